@@ -80,12 +80,20 @@ with st.form("docs_upload_form", clear_on_submit=True):
     submitted = st.form_submit_button("Ingest", type="primary")
 if submitted and uploads:
     run_ingest([(u.name, u.getvalue()) for u in uploads], f"Ingesting {len(uploads)} files…")
+    st.rerun()  # redraw the sidebar's counts; the results table is kept in session state
 elif submitted:
     st.warning("Choose one or more files first.")
 
 if results := st.session_state.get("docs_last_results"):
-    st.markdown("**Last upload**")
+    counts = {k: sum(r.status == k for r in results) for k in STATUS_ICON}
+    st.markdown(
+        f"**Last upload:** {counts['ingested']} ingested · {counts['duplicate']} duplicate · "
+        f"{counts['refused']} refused"
+    )
     st.dataframe(results_table(results), hide_index=True, width="stretch")
+    refused = [r.reason for r in results if r.status == "refused"]
+    if refused:
+        st.warning("\n".join(f"- {reason}" for reason in refused))
 
 # --- The document list ------------------------------------------------------
 st.subheader(f"Indexed documents ({store.n_documents})")

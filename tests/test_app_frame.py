@@ -1,0 +1,22 @@
+"""The app frame: home page, sidebar on every page, state across page switches."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import APP_PATH
+from ui.frame import available_pages
+
+
+def test_home_renders_walkthrough_and_sidebar():
+    at = AppTest.from_file(APP_PATH, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "RAG Lab"
+    metrics = {m.label: m.value for m in at.sidebar.metric}
+    assert metrics == {"Documents": "0", "Chunks": "0"}
+
+
+def test_every_page_renders_with_the_sidebar():
+    at = AppTest.from_file(APP_PATH, default_timeout=120).run()
+    for path, _label, _icon in available_pages()[1:]:
+        at.switch_page(path).run()
+        assert not at.exception, f"{path}: {at.exception}"
+        assert [m.label for m in at.sidebar.metric][:2] == ["Documents", "Chunks"], path

@@ -1,0 +1,62 @@
+"""The Documents page with a real store: samples, uploads with bad files, delete, preview."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import APP_PATH
+from tests.pdf_factory import make_encrypted_pdf, make_pdf
+
+PAGE = "pages/documents.py"
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP_PATH, default_timeout=120).run()
+    return at.switch_page(PAGE).run()
+
+
+def test_empty_index_offers_sample_documents():
+    at = open_page()
+    assert not at.exception
+    button = at.button(key="docs_load_samples")
+    button.click().run()
+    assert not at.exception
+    metrics = {m.label: int(m.value) for m in at.sidebar.metric}
+    assert metrics["Documents"] >= 6 and metrics["Chunks"] > metrics["Documents"]
+    assert not [b for b in at.button if b.key == "docs_load_samples"]
+
+
+def test_batch_with_broken_files_ingests_the_good_ones(isolated_data_dir):
+    at = open_page()
+    good_pdf = make_pdf(["Orbit Metal card OB-7731 has a monthly fee.", "Second page about ATM fees."])
+    files = [
+        ("good.pdf", good_pdf, "application/pdf"),
+        ("notes.md", b"# Title\n\nSome notes about transfers.\n", "text/markdown"),
+        ("locked.pdf", make_encrypted_pdf("secret text", "pw"), "application/pdf"),
+        ("broken.pdf", b"%PDF-1.7 garbage", "application/pdf"),
+        ("empty.txt", b"", "text/plain"),
+        ("image.png", b"\x89PNG\r\n\x1a\n", "image/png"),
+    ]
+    at.file_uploader(key="docs_uploader").set_value(files)
+    at.button[[b.label for b in at.button].index("Ingest")].click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    outcome = dict(zip(table["file"], table["outcome"]))
+    assert outcome["good.pdf"].endswith("ingested") and outcome["notes.md"].endswith("ingested")
+    for bad in ("locked.pdf", "broken.pdf", "empty.txt", "image.png"):
+        assert outcome[bad].endswith("refused"), bad
+    reasons = dict(zip(table["file"], table["reason"]))
+    assert all(reasons[bad] and "\n" not in reasons[bad] for bad in ("locked.pdf", "broken.pdf"))
+    assert {m.label: int(m.value) for m in at.sidebar.metric}["Documents"] == 2
+
+
+def test_delete_and_preview_on_the_sample_index(sample_store):
+    at = open_page()
+    assert not at.exception
+    docs_before = {m.label: int(m.value) for m in at.sidebar.metric}["Documents"]
+    assert at.selectbox(key="docs_preview").value
+    assert at.expander, "the preview shows the chunks of the chosen document"
+    first = sample_store.documents()[0]
+    at.multiselect(key="docs_delete").set_value([first.doc_id])
+    at.button[[b.label for b in at.button].index("🗑️ Delete selected")].click().run()
+    assert not at.exception
+    assert {m.label: int(m.value) for m in at.sidebar.metric}["Documents"] == docs_before - 1
+    assert first.name not in at.multiselect(key="docs_delete").options
