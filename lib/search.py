@@ -1,0 +1,136 @@
+"""Vector, keyword and hybrid search over any SearchIndex, all returning list[Hit]."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from lib.embeddings import Embedder
+from lib.fusion import FusionMode, FusionSettings, NamedEnum, dedupe, fuse
+from lib.types import Chunk, Hit
+
+__all__ = [
+    "FusionMode",
+    "FusionSettings",
+    "Method",
+    "Reranker",
+    "SearchIndex",
+    "hybrid_search",
+    "keyword_search",
+    "search",
+    "vector_search",
+]
+
+_HAS_WORD = re.compile(r"[^\W_]")  # a query with no letter or digit has nothing to search for
+
+
+class Method(NamedEnum):
+    """A retrieval method shown in the Search lab and the evaluation."""
+
+    VECTOR = "vector"
+    KEYWORD = "keyword"
+    HYBRID = "hybrid"
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """What search needs from an index: lib.store.Store, or lib.memory_index.MemoryIndex."""
+
+    embedder: Embedder
+
+    def vector_query(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+
+    def keyword_query(self, query: str, k: int) -> list[tuple[str, float]]: ...
+
+    def chunk(self, chunk_id: str) -> Chunk: ...
+
+
+class Reranker(Protocol):
+    """Re-orders hits for a query (lib.rerank.RerankClient)."""
+
+    def rerank(self, query: str, hits: Sequence[Hit], top_n: int | None = None) -> list[Hit]: ...
+
+
+def _searchable(query: str, k: int) -> bool:
+    """False for k < 1 and for queries without a single letter or digit."""
+    return k > 0 and bool(_HAS_WORD.search(query or ""))
+
+
+def _hits(
+    index: SearchIndex, ranked: Sequence[tuple[str, float]], k: int, method: str
+) -> list[Hit]:
+    """Ranked (chunk id, score) pairs -> Hits with 1-based ranks, deduped by chunk id."""
+    return [
+        Hit(chunk=index.chunk(chunk_id), score=score, rank=rank, method=str(method))
+        for rank, (chunk_id, score) in enumerate(dedupe(ranked)[:k], start=1)
+    ]
+
+
+def _vector_ranked(index: SearchIndex, query: str, k: int) -> list[tuple[str, float]]:
+    """The query embedded with the index's own embedder, then a cosine top-k."""
+    return index.vector_query(index.embedder.embed_query(query), k)
+
+
+def vector_search(index: SearchIndex, query: str, k: int) -> list[Hit]:
+    """Top-k chunks by cosine similarity to the embedded query."""
+    if not _searchable(query, k):
+        return []
+    return _hits(index, _vector_ranked(index, query, k), k, Method.VECTOR)
+
+
+def keyword_search(index: SearchIndex, query: str, k: int) -> list[Hit]:
+    """Top-k chunks by BM25 (only chunks sharing a term with the query)."""
+    if not _searchable(query, k):
+        return []
+    return _hits(index, index.keyword_query(query, k), k, Method.KEYWORD)
+
+
+def hybrid_search(
+    index: SearchIndex,
+    query: str,
+    k: int,
+    fusion: FusionSettings = FusionSettings(),
+    reranker: Reranker | None = None,
+) -> list[Hit]:
+    """Vector and keyword candidates (depth each) fused, optionally reranked, top k.
+
+    Args:
+        index: the index to search.
+        query: the user's text.
+        k: how many hits to return.
+        fusion: mode (RRF / weighted), RRF k, alpha, normalisation, candidate depth.
+        reranker: when given, re-orders the fused candidates (method "rerank").
+    Returns:
+        Up to k hits, best first, method "hybrid" (or "rerank").
+    """
+    if not _searchable(query, k):
+        return []
+    depth = max(fusion.depth, k)
+    vector = _vector_ranked(index, query, depth)
+    keyword = index.keyword_query(query, depth)
+    fused = fuse(vector, keyword, fusion)
+    if reranker is None:
+        return _hits(index, fused, k, Method.HYBRID)
+    return reranker.rerank(query, _hits(index, fused, depth, Method.HYBRID), top_n=k)
+
+
+def search(
+    index: SearchIndex,
+    query: str,
+    method: str,
+    k: int,
+    fusion: FusionSettings = FusionSettings(),
+    reranker: Reranker | None = None,
+) -> list[Hit]:
+    """One entry point for every method; a reranker re-orders `fusion.depth` candidates."""
+    method = Method.from_str(method)
+    if method is Method.HYBRID:
+        return hybrid_search(index, query, k, fusion, reranker)
+    single = vector_search if method is Method.VECTOR else keyword_search
+    if reranker is None:
+        return single(index, query, k)
+    candidates = single(index, query, max(fusion.depth, k))
+    return reranker.rerank(query, candidates, top_n=k) if candidates else []

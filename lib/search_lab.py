@@ -1,0 +1,176 @@
+"""Pure helpers behind the Search lab page: snippets, overlap badges, per-query metrics."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lib.config import SAMPLE_DOCS_DIR
+from lib.evaluation.metrics import recall_at_k
+from lib.keyword import TOKEN_RE, analyze
+from lib.samples import LabelledQuery
+from lib.types import Chunk, Hit
+
+Passages = dict[str, dict[str, tuple[str, ...]]]
+
+# Badge for a chunk found by more than one column: the same emoji in every column it is in.
+BADGES = ("🟦", "🟧", "🟩", "🟪", "🟥", "🟨", "🟫", "🔷", "🔶", "🟢", "🟣", "🔴")
+
+
+def highlight(text: str, query: str, max_chars: int = 320) -> str:
+    """An HTML-escaped snippet of `text` with the query's terms wrapped in <mark>.
+
+    A word is marked when it shares an analyzed term with the query (so "fees" marks for
+    "fee", and "OB-7731" for "7731"). The window starts shortly before the first match.
+    """
+    terms = _highlight_terms(query)
+    spans = [m.span() for m in TOKEN_RE.finditer(text) if terms & set(analyze(m.group()))]
+    start = 0
+    if spans and spans[0][0] > max_chars // 3:
+        start = text.rfind(" ", 0, spans[0][0] - max_chars // 4) + 1
+    end = min(len(text), start + max_chars)
+    if end < len(text):
+        end = max(text.rfind(" ", start, end), start + max_chars // 2)
+    out, pos = [], start
+    for a, z in spans:
+        if a < start or z > end:
+            continue
+        out.append(html.escape(text[pos:a]) + "<mark>" + html.escape(text[a:z]) + "</mark>")
+        pos = z
+    out.append(html.escape(text[pos:end]))
+    # one line (a single HTML block for st.markdown), "$" escaped so it never starts LaTeX
+    snippet = "".join(out).replace("\n", " ").replace("$", "&#36;")
+    return ("…" if start > 0 else "") + snippet + ("…" if end < len(text) else "")
+
+
+def _highlight_terms(query: str) -> set[str]:
+    """The query's terms, but an identifier counts only whole: "OB-7731" must not mark "OB-6120"
+    through their shared part "ob" (BM25 still scores the parts; that is ranking, not display)."""
+    terms: set[str] = set()
+    for match in TOKEN_RE.finditer(query):
+        analysed = analyze(match.group())
+        is_compound = len(analysed) > 1 and analysed[0] == match.group().casefold()
+        terms.update(analysed[:1] if is_compound else analysed)
+    return terms
+
+
+def hit_header(hit: Hit, marks: str = "") -> str:
+    """'<b>#1</b> 🟦 ✅ <code>doc.md</code> p. 2 · § Fees', every document-given part escaped."""
+    where = [f"p. {hit.chunk.page}"] if hit.chunk.page else []
+    where += [f"§ {hit.chunk.section}"] if hit.chunk.section else []
+    parts = [
+        f"<b>#{hit.rank}</b>",
+        marks.strip(),
+        f"<code>{html.escape(hit.chunk.doc_name)}</code>",
+    ]
+    text = " ".join(p for p in parts if p)
+    return text + (" " + html.escape(" · ".join(where)).replace("$", "&#36;") if where else "")
+
+
+def shared_badges(columns: Mapping[str, Sequence[Hit]]) -> dict[str, str]:
+    """chunk id -> badge, for chunks listed in two or more columns (first-seen order)."""
+    seen: dict[str, int] = {}
+    for hits in columns.values():
+        for chunk_id in dict.fromkeys(h.chunk.id for h in hits):
+            seen[chunk_id] = seen.get(chunk_id, 0) + 1
+    shared = [cid for cid, n in seen.items() if n > 1]
+    return {cid: BADGES[i % len(BADGES)] for i, cid in enumerate(shared)}
+
+
+def overlap_summary(vector: Sequence[Hit], keyword: Sequence[Hit], hybrid: Sequence[Hit]) -> str:
+    """One sentence on how much the three lists agree."""
+    v, kw, hy = ({h.chunk.id for h in hits} for hits in (vector, keyword, hybrid))
+    if not (v or kw):
+        return "No results to compare."
+    size = max(len(v), len(kw))
+    sentence = f"Vector and keyword agree on {len(v & kw)} of {size}"
+    if hy:
+        sentence += f"; hybrid keeps {len(hy & v)} of vector's and {len(hy & kw)} of keyword's"
+    return sentence + "."
+
+
+@dataclass(frozen=True)
+class QueryScore:
+    """One column's quality on a labelled query (document level, as the Evaluate page)."""
+
+    recall: float  # relevant documents among the hits / all relevant documents
+    reciprocal_rank: float  # 1 / rank of the first hit from a relevant document, else 0
+    relevant_ids: frozenset[str]  # chunk ids of hits that come from a relevant document
+    passage_ids: frozenset[str] = frozenset()  # ... and that lie in a labelled passage
+    passage_rank: int | None = None  # rank of the first hit in a labelled passage
+
+
+def score_hits(
+    hits: Sequence[Hit],
+    relevant: Mapping[str, int],
+    passages: Mapping[str, Sequence[str]] | None = None,
+) -> QueryScore:
+    """Recall@len(hits) over documents and reciprocal rank, for labels keyed by file name.
+
+    `passages` (document -> labelled headings or page numbers) adds the finer check: a whole
+    document can be relevant while the hit is its table of contents.
+    """
+    docs = list(dict.fromkeys(h.chunk.doc_name for h in hits))
+    recall = recall_at_k(docs, relevant, len(docs)) if docs else 0.0
+    good = [h for h in hits if relevant.get(h.chunk.doc_name, 0) > 0]
+    rr = 1.0 / good[0].rank if good else 0.0
+    exact = [h for h in good if in_passage(h.chunk, (passages or {}).get(h.chunk.doc_name, ()))]
+    return QueryScore(
+        recall,
+        rr,
+        frozenset(h.chunk.id for h in good),
+        frozenset(h.chunk.id for h in exact),
+        exact[0].rank if exact else None,
+    )
+
+
+def in_passage(chunk: Chunk, locations: Sequence[str]) -> bool:
+    """Whether a chunk lies in one of a document's labelled passages.
+
+    A location is a PDF page number, a Markdown heading (the chunk's section), or, for text
+    files without sections, a heading line the chunk contains (so only a section's first chunk).
+    """
+    for location in locations:
+        if chunk.page is not None:
+            if location == str(chunk.page):
+                return True
+        elif chunk.section is not None:
+            if location == chunk.section:
+                return True
+        elif location.casefold() in chunk.text.casefold():
+            return True
+    return False
+
+
+def labelled_passages(path: Path = SAMPLE_DOCS_DIR / "eval" / "qrels.tsv") -> Passages:
+    """query id -> document -> passages, from the optional 4th qrels column ("; "-separated)."""
+    out: Passages = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        parts = line.rstrip("\n").split("\t")
+        if (
+            len(parts) >= 4
+            and parts[3].strip()
+            and parts[2].strip().isdigit()
+            and int(parts[2]) > 0
+        ):
+            places = tuple(p.strip() for p in parts[3].split("; ") if p.strip())
+            out.setdefault(parts[0], {})[parts[1]] = places
+    return out
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _normal(text: str) -> str:
+    return _SPACES.sub(" ", text.casefold()).strip(" ?.!")
+
+
+def match_labelled(query: str, labelled: Sequence[LabelledQuery]) -> LabelledQuery | None:
+    """The labelled query with this text (case, spacing and end punctuation ignored)."""
+    wanted = _normal(query)
+    return next((q for q in labelled if q.relevant and _normal(q.text) == wanted), None)
