@@ -1,0 +1,17 @@
+"""Retrieval evaluation: metrics, BEIR loading, an embedding cache, and runs over any index.
+
+`python -m lib.evaluation DIR --split test --methods keyword,vector,hybrid --k 10 --json OUT.json`
+"""
+
+from lib.evaluation.beir import Dataset, DatasetError, Document, load_beir
+from lib.evaluation.runner import EvalConfig, EvaluationResult, QueryOutcome
+
+__all__ = [
+    "Dataset",
+    "DatasetError",
+    "Document",
+    "EvalConfig",
+    "EvaluationResult",
+    "QueryOutcome",
+    "load_beir",
+]

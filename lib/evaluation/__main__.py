@@ -1,0 +1,162 @@
+"""Command line: evaluate retrieval methods on a BEIR folder.
+
+    python -m lib.evaluation DIR --split test --methods keyword,vector,hybrid --k 10 --json OUT.json
+
+Prints a table on stdout and a progress bar on stderr; --json writes the report
+{"dataset", "queries", "methods": {m: {"ndcg@k", "recall@k", "mrr@k", "map"}}, "settings"
+[, "sweep"]}. Hybrid uses the app's default FusionSettings unless --fusion, --rrf-k, --alpha,
+--norm or --depth say otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import lib  # noqa: F401  (offline/telemetry env before onnxruntime loads)
+from lib.config import load_settings
+from lib.evaluation.api import SWEEPS, evaluate_beir
+from lib.evaluation.progress import ProgressBar
+from lib.evaluation.runner import EvalConfig, EvaluationResult
+from lib.fusion import FusionSettings
+from lib.search import Method
+from lib.types import ChunkSettings, RagLabError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options (fusion flags default to the app's settings)."""
+    d = FusionSettings()
+    p = argparse.ArgumentParser(
+        prog="python -m lib.evaluation", description=__doc__.splitlines()[0]
+    )
+    p.add_argument(
+        "folder", type=Path, help="a BEIR folder: corpus.jsonl[.gz], queries.jsonl, qrels/"
+    )
+    p.add_argument("--split", default="test", help="qrels split (default: test)")
+    p.add_argument(
+        "--methods", default="keyword,vector,hybrid", help="comma-separated: keyword,vector,hybrid"
+    )
+    p.add_argument("--k", type=int, default=10, help="cut-off for nDCG/recall/MRR (default: 10)")
+    p.add_argument("--json", type=Path, help="write the report here")
+    p.add_argument(
+        "--per-query", action="store_true", help="include per-query rankings in the JSON"
+    )
+    g = p.add_argument_group("hybrid fusion (defaults: the app's)")
+    g.add_argument("--fusion", default=str(d.mode), help=f"rrf | weighted (default: {d.mode})")
+    g.add_argument("--rrf-k", type=int, default=d.rrf_k, help=f"RRF k (default: {d.rrf_k})")
+    g.add_argument(
+        "--alpha",
+        type=float,
+        default=d.alpha,
+        help=f"vector weight, weighted mode (default: {d.alpha})",
+    )
+    g.add_argument(
+        "--norm", default=str(d.normalization), help=f"minmax | zscore (default: {d.normalization})"
+    )
+    g.add_argument(
+        "--depth", type=int, default=d.depth, help=f"candidates per retriever (default: {d.depth})"
+    )
+    g.add_argument(
+        "--sweep", choices=SWEEPS, help="also sweep alpha (weighted) or RRF k; curve in the JSON"
+    )
+    c = p.add_argument_group("corpus indexing")
+    c.add_argument("--chunk-size", type=int, help="tokens per chunk (default: the app's setting)")
+    c.add_argument("--chunk-overlap", type=int, help="overlap tokens (default: the app's setting)")
+    c.add_argument(
+        "--whole-documents", action="store_true", help="one chunk per document, no splitting"
+    )
+    c.add_argument("--embedder", help="embedder spec (default: the app's, e.g. minilm)")
+    c.add_argument(
+        "--data-dir", type=Path, help="data dir for the embedding cache (default: the app's)"
+    )
+    c.add_argument(
+        "--no-cache", action="store_true", help="embed without reading or writing the cache"
+    )
+    return p.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> EvalConfig:
+    """EvalConfig from the flags; a bad method or mode raises RagLabError."""
+    methods = tuple(str(Method.from_str(m)) for m in args.methods.split(",") if m.strip())
+    if not methods:
+        raise RagLabError("--methods needs at least one of keyword, vector, hybrid")
+    if args.k < 1:
+        raise RagLabError("--k must be at least 1")
+    fusion = FusionSettings(
+        mode=args.fusion,
+        rrf_k=args.rrf_k,
+        alpha=args.alpha,
+        normalization=args.norm,
+        depth=args.depth,
+    )
+    return EvalConfig(methods=methods, k=args.k, fusion=fusion)
+
+
+def format_table(result: EvaluationResult, k: int) -> str:
+    """A plain-text table of the four figures per method."""
+    summary = result.summary(k)
+    names = [f"ndcg@{k}", f"recall@{k}", f"mrr@{k}", "map"]
+    lines = [
+        f"{result.dataset} ({result.split}): {len(result.queries)} judged queries",
+        f"{'method':<10}" + "".join(f"{n:>11}" for n in names),
+    ]
+    lines += [f"{m:<10}" + "".join(f"{v[n]:>11.4f}" for n in names) for m, v in summary.items()]
+    if result.sweep:
+        key = "alpha" if result.sweep["parameter"] == "alpha" else "rrf_k"
+        lines.append(
+            f"sweep {result.sweep['parameter']} ({result.sweep['mode']}): "
+            + ", ".join(f"{p[key]}={p[f'ndcg@{k}']:.4f}" for p in result.sweep["points"])
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation; 0 on success, 2 with a one-line reason on bad input."""
+    args = parse_args(argv)
+    settings = load_settings()
+    try:
+        config = build_config(args)
+        if args.whole_documents:
+            chunking = None
+        else:
+            size = args.chunk_size or settings.chunk_size
+            overlap = settings.chunk_overlap if args.chunk_overlap is None else args.chunk_overlap
+            chunking = ChunkSettings(size, min(overlap, size // 2 - 1))
+        if args.embedder:
+            settings = replace(settings, embedder=args.embedder)
+        data_dir = args.data_dir or settings.data_dir
+        from lib.embeddings import get_embedder
+
+        embedder = get_embedder(settings)
+        bar = ProgressBar(sys.stderr)
+        started = time.perf_counter()
+        result = evaluate_beir(
+            args.folder,
+            args.split,
+            embedder,
+            config,
+            chunking,
+            None if args.no_cache else Path(data_dir) / "cache" / "embeddings",
+            sweep_parameter=args.sweep,
+            progress=bar,
+        )
+        bar.done(f"done in {time.perf_counter() - started:.1f} s")
+    except (RagLabError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 2
+    print(format_table(result, config.k))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(result.to_json(args.per_query), indent=1) + "\n", encoding="utf-8"
+        )
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
