@@ -6,7 +6,7 @@ A ranked list is `[(chunk_id, score), ...]`, best first. Every function dedupes 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -60,10 +60,15 @@ class Normalization(NamedEnum):
 class FusionSettings:
     """Hybrid-search knobs: mode, RRF k, vector weight alpha, normalisation, candidate depth."""
 
-    mode: FusionMode = FusionMode.RRF
+    # Default: z-score weighted fusion at alpha 0.5, scored exactly over the union of
+    # candidates when the index can (lib.search). SciFact nDCG@10, tuned on train (809 q),
+    # reported on test: RRF(60) 0.731, min-max 0.5 0.724, z-score 0.5 0.737, z-score over
+    # the exact union 0.747. alpha 0.4-0.6 stays within 0.003 of the peak on train (a flat
+    # top, not a lucky point), and equal weights favour neither retriever on new data.
+    mode: FusionMode = FusionMode.WEIGHTED
     rrf_k: int = DEFAULT_RRF_K
     alpha: float = 0.5  # weight of the vector list in WEIGHTED mode; keyword gets 1 - alpha
-    normalization: str = Normalization.MINMAX
+    normalization: str = Normalization.ZSCORE
     depth: int = 50  # candidates each retriever contributes before fusing
 
     def __post_init__(self) -> None:
@@ -161,6 +166,36 @@ def weighted(
         for cid in order
     }
     return sorted(fused.items(), key=lambda item: (-item[1], order[item[0]]))
+
+
+def weighted_exact(
+    vector: Mapping[str, float],
+    keyword: Mapping[str, float],
+    alpha: float,
+    normalization: str = Normalization.ZSCORE,
+    order: Sequence[str] = (),
+) -> list[tuple[str, float]]:
+    """Weighted fusion where every candidate has its *real* score from both retrievers.
+
+    `weighted` must guess a score for a chunk one retriever did not return (its list's
+    floor); when the index can score any chunk exactly, the union of candidates is scored
+    by both, each side normalised over the same union, then alpha * vector + (1 - alpha) *
+    keyword. Measured on SciFact train: +0.004 nDCG@10 over the floor guess.
+
+    Args:
+        vector, keyword: chunk id -> raw score, over the same candidate ids (missing = 0).
+        alpha: weight of the vector side.
+        normalization: "zscore" (default here) or "minmax", over the union.
+        order: tie-break order (e.g. ids by best rank in either list); unlisted ids go last.
+    """
+    ids = list(dict.fromkeys([*order, *vector, *keyword]))
+    if not ids:
+        return []
+    v = normalize([vector.get(i, 0.0) for i in ids], normalization)
+    k = normalize([keyword.get(i, 0.0) for i in ids], normalization)
+    fused = alpha * v + (1.0 - alpha) * k
+    rank = {chunk_id: n for n, chunk_id in enumerate(ids)}
+    return sorted(zip(ids, fused.tolist()), key=lambda item: (-item[1], rank[item[0]]))
 
 
 def fuse(

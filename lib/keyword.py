@@ -110,6 +110,7 @@ class _Postings:
     offsets: np.ndarray  # int64 [n_terms + 1]
     docs: np.ndarray  # int32 [nnz], doc index per posting
     weights: np.ndarray  # float64 [nnz], idf * saturated tf
+    position: dict[str, int]  # chunk id -> its index in `ids`
 
 
 class KeywordIndex:
@@ -176,6 +177,11 @@ class KeywordIndex:
         """Every chunk's BM25 score for `query` (zeros included); for tests and diagnostics."""
         postings, scores = self._score(query)
         return dict(zip(postings.ids, scores.tolist()))
+
+    def scores_for(self, query: str, ids: Iterable[str]) -> dict[str, float]:
+        """Exact BM25 scores of the given chunks (0.0 when no query term occurs; unknown ids skipped)."""
+        postings, scores = self._score(query)
+        return {i: float(scores[postings.position[i]]) for i in ids if i in postings.position}
 
     def save(self, path: Path) -> None:
         """Write the index atomically (npz + JSON header, no pickle)."""
@@ -264,14 +270,18 @@ class KeywordIndex:
         offsets = np.zeros(n_vocab + 1, np.int64)
         offsets[1:] = np.cumsum(df)
         if term_ids.size == 0:
-            return _Postings(ids, offsets, doc_index, np.zeros(0))
+            return _Postings(ids, offsets, doc_index, np.zeros(0), _positions(ids))
         n_docs = len(docs)
         lengths = np.array([d[2] for d in docs], np.float64)
         avgdl = lengths.sum() / n_docs
         idf = _idf(df, n_docs, self.epsilon)
         norm = self.k1 * (1 - self.b + self.b * lengths / avgdl)
         weights = idf[term_ids] * (tfs * (self.k1 + 1) / (tfs + norm[doc_index]))
-        return _Postings(ids, offsets, doc_index, weights)
+        return _Postings(ids, offsets, doc_index, weights, _positions(ids))
+
+
+def _positions(ids: list[str]) -> dict[str, int]:
+    return {chunk_id: n for n, chunk_id in enumerate(ids)}
 
 
 def _idf(df: np.ndarray, n_docs: int, epsilon: float) -> np.ndarray:

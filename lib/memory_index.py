@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Callable, Sequence
 
 import numpy as np
 
@@ -31,6 +31,7 @@ class MemoryIndex:
         if len(self._chunks) != len(chunks):
             raise ValueError("chunk ids must be unique")
         self._ids = [c.id for c in chunks]
+        self._row = {chunk_id: n for n, chunk_id in enumerate(self._ids)}
         if embeddings is None:
             embeddings = embedder.embed([c.text for c in chunks], progress) if chunks else None
         dim = getattr(embedder, "dim", 0)
@@ -77,3 +78,16 @@ class MemoryIndex:
     def keyword_query(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score), best first, scores > 0 only."""
         return self.keyword.search(query, k)
+
+    def vector_scores(self, embedding: np.ndarray, ids: Iterable[str]) -> dict[str, float]:
+        """Exact cosine similarity of the given chunks to the query (unknown ids skipped)."""
+        rows = [(i, self._row[i]) for i in ids if i in self._row]
+        if not rows:
+            return {}
+        query = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        sims = self._matrix[[r for _, r in rows]] @ query
+        return {i: float(s) for (i, _), s in zip(rows, sims)}
+
+    def keyword_scores(self, query: str, ids: Iterable[str]) -> dict[str, float]:
+        """Exact BM25 scores of the given chunks (0.0 when they share no term with the query)."""
+        return self.keyword.scores_for(query, ids)

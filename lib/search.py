@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from lib.embeddings import Embedder
-from lib.fusion import FusionMode, FusionSettings, NamedEnum, dedupe, fuse
+from lib.fusion import FusionMode, FusionSettings, NamedEnum, dedupe, fuse, weighted_exact
 from lib.types import Chunk, Hit
 
 __all__ = [
@@ -46,6 +46,15 @@ class SearchIndex(Protocol):
     def keyword_query(self, query: str, k: int) -> list[tuple[str, float]]: ...
 
     def chunk(self, chunk_id: str) -> Chunk: ...
+
+
+@runtime_checkable
+class ExactScores(Protocol):
+    """An index that can score any chunk exactly; weighted fusion then scores the union."""
+
+    def vector_scores(self, embedding: np.ndarray, ids: Sequence[str]) -> dict[str, float]: ...
+
+    def keyword_scores(self, query: str, ids: Sequence[str]) -> dict[str, float]: ...
 
 
 class Reranker(Protocol):
@@ -109,12 +118,36 @@ def hybrid_search(
     if not _searchable(query, k):
         return []
     depth = max(fusion.depth, k)
-    vector = _vector_ranked(index, query, depth)
+    embedding = index.embedder.embed_query(query)
+    vector = index.vector_query(embedding, depth)
     keyword = index.keyword_query(query, depth)
-    fused = fuse(vector, keyword, fusion)
+    if fusion.mode is FusionMode.WEIGHTED and isinstance(index, ExactScores):
+        fused = _fuse_exact(index, query, embedding, vector, keyword, fusion.alpha, fusion.normalization)
+    else:
+        fused = fuse(vector, keyword, fusion)
     if reranker is None:
         return _hits(index, fused, k, Method.HYBRID)
     return reranker.rerank(query, _hits(index, fused, depth, Method.HYBRID), top_n=k)
+
+
+def _fuse_exact(
+    index: ExactScores,
+    query: str,
+    embedding: np.ndarray,
+    vector: list[tuple[str, float]],
+    keyword: list[tuple[str, float]],
+    alpha: float,
+    normalization: str,
+) -> list[tuple[str, float]]:
+    """Score the union of both candidate lists exactly with both retrievers, then weight."""
+    best: dict[str, int] = {}  # chunk id -> best rank in either list, for tie-breaks
+    for ranked in (vector, keyword):
+        for rank, (chunk_id, _) in enumerate(ranked):
+            best[chunk_id] = min(best.get(chunk_id, rank), rank)
+    union = sorted(best, key=best.__getitem__)
+    v = index.vector_scores(embedding, union)
+    kw = index.keyword_scores(query, union)
+    return weighted_exact(v, kw, alpha, normalization, order=union)
 
 
 def search(

@@ -60,7 +60,7 @@ def test_weighted_minmax_by_hand() -> None:
 
 def test_weighted_alpha_moves_the_balance() -> None:
     # alpha 0.2 (keyword-heavy): a .2 + .8*.6667 = .7333 ; c .8 ; b .1 ; d 0
-    fused = fuse(VECTOR, KEYWORD, FusionSettings(mode="weighted", alpha=0.2))
+    fused = fuse(VECTOR, KEYWORD, FusionSettings(mode="weighted", alpha=0.2, normalization="minmax"))
     assert [cid for cid, _ in fused] == ["c", "a", "b", "d"]
     assert [s for _, s in fused] == pytest.approx([0.8, 0.733333, 0.1, 0.0], abs=1e-6)
 
@@ -123,3 +123,17 @@ def test_unknown_mode_error_lists_valid_modes() -> None:
 def test_settings_validate(kwargs: dict) -> None:
     with pytest.raises(RagLabError):
         FusionSettings(**kwargs)
+
+
+def test_weighted_exact_scores_the_union_by_hand() -> None:
+    from lib.fusion import weighted_exact
+
+    # vector: mean .5, std .326599 -> a 1.224745, b 0, c -1.224745
+    # keyword: mean 2, std .816497 -> a -1.224745, b 1.224745, c 0
+    fused = weighted_exact({"a": 0.9, "b": 0.5, "c": 0.1}, {"a": 1.0, "b": 3.0, "c": 2.0}, 0.5)
+    assert [cid for cid, _ in fused] == ["b", "a", "c"]
+    assert [s for _, s in fused] == pytest.approx([0.612372, 0.0, -0.612372], abs=1e-6)
+    # a chunk one retriever scores 0 (shares no term) keeps its real 0, not a guessed floor
+    fused = weighted_exact({"a": 0.9, "b": 0.1}, {"b": 5.0}, 1.0, normalization="minmax")
+    assert fused == [("a", 1.0), ("b", 0.0)]
+    assert weighted_exact({}, {}, 0.5) == []

@@ -24,7 +24,7 @@ def texts(elements) -> str:
 def test_empty_index_points_to_documents() -> None:
     at = open_search_page()
     assert "The index is empty" in texts(at.info)
-    assert not at.text_input  # no query box without documents
+    assert not at.main.text_input  # no query box without documents
 
 
 def test_example_query_three_columns_and_fusion_switch(sample_data_dir) -> None:

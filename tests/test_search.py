@@ -86,7 +86,7 @@ def test_hybrid_rrf_score_is_the_sum_of_reciprocal_ranks(index) -> None:
     query = "Orbit card fee"
     vec = ids(vector_search(index, query, 5))
     kw = ids(keyword_search(index, query, 5))
-    for hit in hybrid_search(index, query, 5, FusionSettings(rrf_k=60)):
+    for hit in hybrid_search(index, query, 5, FusionSettings(mode="rrf", rrf_k=60)):
         expected = sum(
             1 / (60 + lst.index(hit.chunk.id) + 1) for lst in (vec, kw) if hit.chunk.id in lst
         )
@@ -252,3 +252,21 @@ def test_hybrid_recall_at_5_is_at_least_the_better_single_method(
         for method in Method
     }
     assert recall["hybrid"] >= max(recall["vector"], recall["keyword"]), recall
+
+
+def test_default_hybrid_scores_the_union_exactly(index) -> None:
+    """Default fusion (weighted z-score) uses real scores from both retrievers for every candidate."""
+    from lib.fusion import normalize
+
+    query = "Orbit card fee"
+    hits = hybrid_search(index, query, 5)
+    candidates = {h.chunk.id for h in vector_search(index, query, 50)} | {
+        h.chunk.id for h in keyword_search(index, query, 50)
+    }
+    union = sorted(candidates)
+    v = index.vector_scores(index.embedder.embed_query(query), union)
+    k = index.keyword_scores(query, union)
+    nv = dict(zip(union, normalize([v[i] for i in union], "zscore")))
+    nk = dict(zip(union, normalize([k.get(i, 0.0) for i in union], "zscore")))
+    for hit in hits:
+        assert hit.score == pytest.approx(0.5 * nv[hit.chunk.id] + 0.5 * nk[hit.chunk.id])
