@@ -270,3 +270,18 @@ def test_default_hybrid_scores_the_union_exactly(index) -> None:
     nk = dict(zip(union, normalize([k.get(i, 0.0) for i in union], "zscore")))
     for hit in hits:
         assert hit.score == pytest.approx(0.5 * nv[hit.chunk.id] + 0.5 * nk[hit.chunk.id])
+
+
+def test_store_exact_scores_match_its_ranked_queries(sample_store) -> None:
+    """The real Store scores any chunk exactly, consistent with its own top-k queries."""
+    query = "OB-7731 monthly fee"
+    embedding = sample_store.embedder.embed_query(query)
+    top_vec = sample_store.vector_query(embedding, 10)
+    exact = sample_store.vector_scores(embedding, [cid for cid, _ in top_vec])
+    for cid, score in top_vec:
+        assert exact[cid] == pytest.approx(score, abs=1e-4)
+    top_kw = sample_store.keyword_query(query, 10)
+    assert sample_store.keyword_scores(query, [cid for cid, _ in top_kw]) == pytest.approx(dict(top_kw))
+    hits = hybrid_search(sample_store, query, 5)
+    assert len(hits) == 5 and hits[0].method == "hybrid"
+    assert any(h.chunk.doc_name == "fee_schedule.pdf" for h in hits)

@@ -1,0 +1,128 @@
+"""The vector side of the store: one embedded Chroma collection of chunk vectors (cosine)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from lib.types import Chunk, IndexMismatchError
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "chunks"
+# Chroma cannot store None in metadata: these stand for "no page" / "no section".
+NO_PAGE = -1
+NO_SECTION = ""
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
+    """A chunk's place, in a form Chroma accepts (no None values)."""
+    return {
+        "doc_id": chunk.doc_id,
+        "doc_name": chunk.doc_name,
+        "page": NO_PAGE if chunk.page is None else chunk.page,
+        "section": NO_SECTION if chunk.section is None else chunk.section,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+
+
+class ChromaIndex:
+    """chromadb.PersistentClient over `path`; vectors are always passed in, never computed here.
+
+    (Chroma's own default embedder would try to download a model and fail offline.)
+    """
+
+    def __init__(self, path: Path):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        path.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        self._collection = self._open()
+        self.max_batch = max(1, int(self._client.get_max_batch_size()))
+
+    def _open(self):  # -> chromadb Collection
+        """The chunks collection, created with cosine space when new."""
+        return self._client.get_or_create_collection(
+            COLLECTION, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def ids(self) -> set[str]:
+        """Every id in the collection."""
+        return set(self._collection.get(include=[])["ids"])
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Add chunks in batches <= Chroma's max; if any batch fails, remove what was added."""
+        added: list[str] = []
+        try:
+            for start in range(0, len(chunks), self.max_batch):
+                part = chunks[start : start + self.max_batch]
+                ids = [c.id for c in part]
+                self._collection.add(
+                    ids=ids,
+                    embeddings=np.asarray(vectors[start : start + len(part)], dtype=np.float32),
+                    documents=[c.text for c in part],
+                    metadatas=[chunk_metadata(c) for c in part],
+                )
+                added.extend(ids)
+        except Exception as exc:
+            self._undo(added)
+            if "dimension" in str(exc).lower():
+                raise IndexMismatchError(
+                    "The vectors do not match the index's dimension: re-index with this embedder."
+                ) from exc
+            raise
+
+    def _undo(self, ids: list[str]) -> None:
+        """Best-effort removal after a failed add (startup repair catches what is left)."""
+        try:
+            self.delete(ids)
+        except Exception:  # noqa: BLE001 - already failing; the original error matters
+            log.exception("could not roll back %d chunk vectors", len(ids))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Remove ids (unknown ids are ignored), in batches."""
+        ids = list(ids)
+        for start in range(0, len(ids), self.max_batch):
+            self._collection.delete(ids=ids[start : start + self.max_batch])
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Top-k (id, cosine similarity), best first."""
+        n = self.count()
+        if n == 0 or k <= 0:
+            return []
+        res = self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
+            n_results=min(k, n),
+            include=["distances"],
+        )
+        # cosine space: distance = 1 - cosine similarity
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by id (unknown ids skipped): exact scores for fusion."""
+        if not ids:
+            return {}
+        res = self._collection.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], res["embeddings"])}
+
+    def reset(self) -> None:
+        """Drop every vector (a new collection, so a new embedder may use another dimension)."""
+        self._client.delete_collection(COLLECTION)
+        self._collection = self._open()
+
+    def close(self) -> None:
+        """Release the Chroma client (its SQLite handle) for this path."""
+        try:
+            self._client.close()
+        except Exception:  # noqa: BLE001 - closing twice or at shutdown is harmless
+            log.debug("chroma close failed", exc_info=True)

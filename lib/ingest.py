@@ -1,0 +1,209 @@
+"""One upload batch through the store: parse -> duplicate check -> chunk -> embed -> commit.
+
+Throughput: chunks of several documents are embedded in one call (the embedder sorts
+them by length, so little padding), each group is committed on a worker thread while
+the next one is embedded, and the keyword index / registry are saved once per batch.
+Atomicity stays per document: a group whose embedding fails is retried document by
+document, and a commit either lands whole or is rolled back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from lib.chunking import doc_id_for, split_document
+from lib.documents import parse_document
+from lib.types import Chunk, ChunkSettings, DocumentError, IngestResult, ParsedDocument, RagLabError
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, str], None]
+# Chunks embedded per call: big enough that length-sorting removes most padding and
+# per-call overhead vanishes, small enough that progress and memory stay fine.
+GROUP_CHUNKS = 512
+READ_SHARE = 0.1  # progress bar share of parsing + chunking
+EMBED_END = 0.97  # embedding fills READ_SHARE..EMBED_END; saving the rest
+MAX_IN_FLIGHT = 2  # groups embedded but not yet committed
+GENERIC_REASON = "could not be indexed because of an internal error (details in the log)"
+
+
+@dataclass
+class Prepared:
+    """A parsed, chunked document waiting to be embedded."""
+
+    position: int  # index in the upload batch
+    doc: ParsedDocument
+    chunks: list[Chunk]
+    seconds: float
+
+    @property
+    def doc_id(self) -> str:
+        return doc_id_for(self.doc.sha256)
+
+
+class Reporter:
+    """Maps work done to a 0..1 fraction and a short label for the caller's progress bar."""
+
+    def __init__(self, progress: ProgressFn | None, n_files: int):
+        self.progress, self.n_files = progress, max(n_files, 1)
+        self.total_chunks = 0
+
+    def __call__(self, fraction: float, label: str) -> None:
+        if self.progress is not None:
+            self.progress(min(max(fraction, 0.0), 1.0), label)
+
+    def embedding(self, group: Sequence[Prepared], base: int) -> Callable[[int, int], None]:
+        """An embedder progress callback for one group whose first chunk is number `base`."""
+        first, last = group[0], group[-1]
+        if len(group) == 1:
+            label = f"Embedding {first.doc.name} ({first.position + 1}/{self.n_files})"
+        else:
+            label = (f"Embedding {first.doc.name} and {len(group) - 1} more "
+                     f"({first.position + 1}–{last.position + 1}/{self.n_files})")
+        share = EMBED_END - READ_SHARE
+
+        def report(done: int, _total: int) -> None:
+            self(READ_SHARE + share * (base + done) / max(self.total_chunks, 1), label)
+
+        return report
+
+
+def refused(name: str, reason: str) -> IngestResult:
+    return IngestResult(name=name, status="refused", reason=reason)
+
+
+def prepare(
+    files: Sequence[tuple[str, bytes]],
+    known: dict[str, str],
+    settings: ChunkSettings,
+    max_bytes: int,
+    report: Reporter,
+) -> tuple[list[Prepared], dict[int, IngestResult]]:
+    """Parse and chunk every file; duplicates and refusals are settled here.
+
+    `known` maps sha256 -> document name for what the index already holds; it is
+    extended with this batch's files so a file uploaded twice in one batch is caught.
+    """
+    ready: list[Prepared] = []
+    results: dict[int, IngestResult] = {}
+    for pos, (name, data) in enumerate(files):
+        report(READ_SHARE * pos / report.n_files, f"Reading {name} ({pos + 1}/{report.n_files})")
+        started = time.perf_counter()
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in known:  # before parsing: a duplicate costs nothing
+            results[pos] = IngestResult(name=name, status="duplicate",
+                                        reason=f"same content as '{known[sha]}', already indexed")
+            continue
+        try:
+            doc = parse_document(name, data, max_bytes=max_bytes)
+            chunks = split_document(doc, settings)
+        except DocumentError as exc:
+            results[pos] = refused(name, exc.reason)
+            continue
+        except Exception:  # noqa: BLE001 - one bad file must not stop the batch
+            log.exception("parsing %r failed", name)
+            results[pos] = refused(name, GENERIC_REASON)
+            continue
+        if not chunks:
+            results[pos] = refused(name, "no text to index")
+            continue
+        known[sha] = name
+        ready.append(Prepared(pos, doc, chunks, time.perf_counter() - started))
+    report.total_chunks = sum(len(p.chunks) for p in ready)
+    return ready, results
+
+
+def groups(ready: Sequence[Prepared], size: int = GROUP_CHUNKS) -> list[list[Prepared]]:
+    """Consecutive documents packed into groups of about `size` chunks (a big one alone)."""
+    out: list[list[Prepared]] = []
+    current: list[Prepared] = []
+    count = 0
+    for p in ready:
+        current.append(p)
+        count += len(p.chunks)
+        if count >= size:
+            out.append(current)
+            current, count = [], 0
+    if current:
+        out.append(current)
+    return out
+
+
+def embed_group(
+    store, group: list[Prepared], base: int, report: Reporter, results: dict[int, IngestResult]
+) -> Iterator[tuple[list[Prepared], np.ndarray, float]]:
+    """Yield (documents, vectors, seconds) for what embeds; an unexpected failure is retried
+    document by document so one broken document does not take its group down."""
+    started = time.perf_counter()
+    texts = [c.text for p in group for c in p.chunks]
+    try:
+        vectors = store.embedder.embed(texts, progress=report.embedding(group, base))
+    except RagLabError as exc:  # a provider problem: the same for every document here
+        log.warning("embedding %d documents failed: %s", len(group), exc.reason)
+        results.update((p.position, refused(p.doc.name, exc.reason)) for p in group)
+        return
+    except Exception:  # noqa: BLE001
+        if len(group) == 1:
+            log.exception("embedding %r failed", group[0].doc.name)
+            results[group[0].position] = refused(group[0].doc.name, GENERIC_REASON)
+            return
+        offset = base
+        for p in group:  # isolate the document that fails
+            yield from embed_group(store, [p], offset, report, results)
+            offset += len(p.chunks)
+        return
+    yield group, vectors, time.perf_counter() - started
+
+
+def settle(group: list[Prepared], commit: Future, seconds: float,
+           results: dict[int, IngestResult]) -> None:
+    """Record a group's outcome once its commit has finished."""
+    try:
+        commit.result()
+    except Exception as exc:  # noqa: BLE001 - the commit rolled itself back
+        reason = exc.reason if isinstance(exc, RagLabError) else GENERIC_REASON
+        log.error("indexing %d documents failed", len(group), exc_info=exc)
+        results.update((p.position, refused(p.doc.name, reason)) for p in group)
+        return
+    n = sum(len(p.chunks) for p in group)
+    for p in group:
+        results[p.position] = IngestResult(
+            name=p.doc.name, status="ingested", pages=len(p.doc.pages), chunks=len(p.chunks),
+            seconds=round(p.seconds + seconds * len(p.chunks) / max(n, 1), 3),
+        )
+
+
+def ingest_files(store, files: Sequence[tuple[str, bytes]], progress: ProgressFn | None,
+                 max_bytes: int) -> list[IngestResult]:
+    """The whole batch (the caller holds the store's write lock).
+
+    Commits (Chroma add, mostly waiting on SQLite; BM25 analysis) run on one worker
+    thread while the next group is embedded, so they cost little wall time.
+    """
+    report = Reporter(progress, len(files))
+    ready, results = prepare(files, store._known_shas(), store.chunk_settings, max_bytes, report)
+    in_flight: deque[tuple[list[Prepared], Future, float]] = deque()
+    base = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raglab-commit") as committer:
+        for group in groups(ready):
+            for docs, vectors, seconds in embed_group(store, group, base, report, results):
+                if len(in_flight) >= MAX_IN_FLIGHT:  # bounds the vectors held in memory
+                    settle(*in_flight.popleft(), results)
+                items = [(p.doc, p.chunks, None) for p in docs]
+                in_flight.append((docs, committer.submit(store._commit, items, vectors), seconds))
+            base += sum(len(p.chunks) for p in group)
+        while in_flight:
+            settle(*in_flight.popleft(), results)
+    if any(r.status == "ingested" for r in results.values()):
+        report(0.98, "Saving the index")
+        store._persist()
+    report(1.0, "Done")
+    return [results[i] for i in range(len(files))]

@@ -1,0 +1,191 @@
+"""The index's files on disk: registry.json, the chunk table, parsed documents. All writes atomic.
+
+Layout under the data dir:
+    registry.json          format version, embedder, chunk settings, documents (the source of truth)
+    index/chunks.json      the chunk table: each chunk's text and place (Hits need no Chroma trip)
+    index/keyword.npz      the BM25 index (lib.keyword)
+    docs/<doc_id>.json     parsed pages, so re-indexing works without the original files
+    chroma/                the vectors (lib.chroma_index)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib.types import Chunk, ChunkSettings, DocumentRecord, IndexMismatchError, Page, ParsedDocument
+
+FORMAT_VERSION = 1
+_CHUNK_FIELDS = ("id", "doc_id", "doc_name", "page", "section", "start", "end", "text")
+
+
+def atomic_write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write to a temp file in the same folder, fsync, then os.replace: never half a file.
+
+    `sync=False` skips the fsync (the caller syncs many files at once with `fsync_files`).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if sync:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any, sync: bool = True) -> None:
+    """JSON (UTF-8, compact) written atomically."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    atomic_write_bytes(path, text.encode("utf-8"), sync)
+
+
+def fsync_files(paths: Iterable[Path]) -> None:
+    """Flush files written with sync=False (one journal commit covers most of them)."""
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """Parse a JSON file; an unreadable one is an IndexMismatchError with one line."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexMismatchError(
+            f"The index's {what} ({path.name}) is unreadable ({type(exc).__name__}): "
+            "clear the index."
+        ) from None
+
+
+@dataclass
+class Registry:
+    """What the index holds and how it was built (mutable; saved with `save_registry`)."""
+
+    embedder: str | None = None
+    dim: int | None = None
+    chunk_settings: ChunkSettings = field(default_factory=ChunkSettings)
+    documents: dict[str, DocumentRecord] = field(default_factory=dict)
+    # Set while a re-index is swapping indexes: a crash then resumes it on open.
+    pending_reindex: ChunkSettings | None = None
+
+    @property
+    def n_chunks(self) -> int:
+        return sum(r.chunks for r in self.documents.values())
+
+    def expected_ids(self) -> set[str]:
+        """Every chunk id the registry implies (ids are `<doc_id>-<position:05d>`)."""
+        return {f"{d}-{i:05d}" for d, r in self.documents.items() for i in range(r.chunks)}
+
+
+def _settings_dict(s: ChunkSettings | None) -> dict[str, int] | None:
+    return None if s is None else {"size": s.size, "overlap": s.overlap}
+
+
+def save_registry(path: Path, reg: Registry) -> None:
+    """Write registry.json atomically."""
+    atomic_write_json(path, {
+        "format": FORMAT_VERSION,
+        "embedder": reg.embedder,
+        "dim": reg.dim,
+        "chunk_settings": _settings_dict(reg.chunk_settings),
+        "pending_reindex": _settings_dict(reg.pending_reindex),
+        "documents": [asdict(r) for r in reg.documents.values()],
+    })
+
+
+def load_registry(path: Path) -> Registry:
+    """Read registry.json (an empty Registry when there is none yet)."""
+    if not path.is_file():
+        return Registry()
+    raw = _read_json(path, "registry")
+    version = raw.get("format") if isinstance(raw, dict) else None
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index was written by a newer RAG Lab (format {version}): "
+            "update the app or clear the index."
+        )
+    try:
+        docs = [DocumentRecord(**d) for d in raw.get("documents", [])]
+        pending = raw.get("pending_reindex")
+        return Registry(
+            embedder=raw.get("embedder"),
+            dim=raw.get("dim"),
+            chunk_settings=ChunkSettings(**(raw.get("chunk_settings") or {})),
+            documents={d.doc_id: d for d in docs},
+            pending_reindex=ChunkSettings(**pending) if pending else None,
+        )
+    except (TypeError, ValueError) as exc:
+        raise IndexMismatchError(
+            f"The index's registry is malformed ({exc}): clear the index."
+        ) from None
+
+
+def read_index_info(data_dir: Path) -> dict[str, Any] | None:
+    """What built the index in `data_dir` (embedder, chunk settings, counts), without opening it."""
+    path = Path(data_dir) / "registry.json"
+    if not path.is_file():
+        return None
+    reg = load_registry(path)
+    return {
+        "embedder": reg.embedder,
+        "chunk_settings": reg.chunk_settings,
+        "documents": len(reg.documents),
+        "chunks": reg.n_chunks,
+    }
+
+
+def save_chunk_table(path: Path, chunks: dict[str, Chunk]) -> None:
+    """Write the chunk table (rows of the Chunk fields) atomically."""
+    rows = [[getattr(c, f) for f in _CHUNK_FIELDS] for c in chunks.values()]
+    atomic_write_json(path, {"format": FORMAT_VERSION, "fields": _CHUNK_FIELDS, "rows": rows})
+
+
+def load_chunk_table(path: Path) -> dict[str, Chunk]:
+    """Read the chunk table (empty when missing)."""
+    if not path.is_file():
+        return {}
+    raw = _read_json(path, "chunk table")
+    fields = raw.get("fields")
+    return {row[0]: Chunk(**dict(zip(fields, row))) for row in raw.get("rows", [])}
+
+
+def save_parsed(path: Path, doc: ParsedDocument, sync: bool = True) -> None:
+    """Write a parsed document's pages atomically (`sync=False`: see `fsync_files`)."""
+    atomic_write_json(path, {
+        "format": FORMAT_VERSION,
+        "name": doc.name,
+        "kind": doc.kind,
+        "sha256": doc.sha256,
+        "size": doc.size,
+        "pages": [[p.number, p.section, p.text] for p in doc.pages],
+    }, sync)
+
+
+def load_parsed(path: Path) -> ParsedDocument | None:
+    """Read a parsed document (None when the file is missing or unreadable)."""
+    if not path.is_file():
+        return None
+    try:
+        raw = _read_json(path, "parsed document")
+        return ParsedDocument(
+            name=raw["name"], kind=raw["kind"], sha256=raw["sha256"], size=raw["size"],
+            pages=tuple(Page(number=n, section=s, text=t) for n, s, t in raw["pages"]),
+        )
+    except (IndexMismatchError, KeyError, TypeError, ValueError):
+        return None

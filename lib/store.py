@@ -1,0 +1,324 @@
+"""The persistent index: Chroma vectors + BM25 keywords + chunk table + registry, per data dir.
+
+The registry is the source of truth. Writes land in an order that makes any crash
+leave only *extra* data (vectors/chunks no registered document owns) or an
+interrupted re-index flag; opening a Store repairs both. File layout: lib/registry.py;
+the ingest pipeline: lib/ingest.py; reindex/consistency/repair: lib/maintenance.py.
+Use one Store per data dir per process (the app caches it): two Stores mutating the
+same dir would each hold stale in-memory tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from lib.chroma_index import ChromaIndex
+from lib.chunking import doc_id_for
+from lib.documents import DEFAULT_MAX_BYTES
+from lib.embeddings import Embedder
+from lib.ingest import ingest_files
+from lib.keyword import KeywordIndex
+from lib.maintenance import MaintenanceMixin
+from lib.registry import (
+    fsync_files, load_chunk_table, load_parsed, load_registry, read_index_info,
+    save_chunk_table, save_parsed, save_registry,
+)
+from lib.types import (
+    Chunk, ChunkSettings, DocumentRecord, IndexMismatchError, IngestResult, ParsedDocument,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+__all__ = ["Store", "read_index_info"]
+
+
+class Store(MaintenanceMixin):
+    """One data dir's index. Mutations are serialised; reads may run alongside them."""
+
+    def __init__(
+        self, data_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings | None = None
+    ):
+        """Open (or create) the index; raises IndexMismatchError if another embedder built it.
+
+        `chunk_settings` applies to a new or empty index; a filled one keeps the settings it
+        was built with (change them with `reindex`).
+        """
+        self._open(Path(data_dir), embedder, chunk_settings, check_embedder=True)
+
+    @classmethod
+    def rebuild(cls, data_dir: Path, embedder: Embedder,
+                chunk_settings: ChunkSettings | None = None,
+                progress: Progress | None = None) -> Store:
+        """Open an index even if another embedder built it; re-embed everything with `embedder`."""
+        store = cls.__new__(cls)
+        store._open(Path(data_dir), embedder, chunk_settings, check_embedder=False)
+        try:
+            store.reindex(chunk_settings or store.chunk_settings, progress)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    # ------------------------------------------------------------------ opening
+
+    def _open(self, data_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings | None,
+              check_embedder: bool) -> None:
+        self.data_dir, self.embedder = data_dir, embedder
+        self._write_lock = threading.RLock()  # one mutation at a time
+        self._state_lock = threading.RLock()  # short: in-memory tables while being changed
+        self._pending = 0  # vectors added to Chroma whose chunks are not in the table yet
+        self._unsynced: list[Path] = []  # docs/ files written since the last _persist
+        reg = load_registry(self._registry_path)
+        mismatch = bool(reg.documents) and reg.embedder not in (None, embedder.name)
+        if mismatch and check_embedder:
+            raise IndexMismatchError(
+                f"This index was built with the embedder '{reg.embedder}', not '{embedder.name}': "
+                f"re-index the documents with '{embedder.name}' or switch back to '{reg.embedder}'."
+            )
+        self._reg = reg
+        if not reg.documents and chunk_settings is not None:
+            reg.chunk_settings = chunk_settings
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._chroma = ChromaIndex(self.data_dir / "chroma")
+        try:
+            self._chunks = load_chunk_table(self._table_path)
+            self._keyword = self._load_keyword()
+            if not reg.documents and reg.embedder != embedder.name:
+                self._adopt_embedder()
+            if not mismatch:
+                self._recover()
+        except BaseException:
+            self._chroma.close()
+            raise
+
+    def _load_keyword(self) -> KeywordIndex:
+        """The saved BM25 index, or one rebuilt from the chunk table if missing or outdated."""
+        if self._keyword_path.is_file():
+            try:
+                return KeywordIndex.load(self._keyword_path)
+            except (IndexMismatchError, OSError, ValueError, KeyError) as exc:
+                log.warning("keyword index not loadable (%s): rebuilding from the chunk table", exc)
+        index = KeywordIndex()
+        if self._chunks:
+            index.add(list(self._chunks), [c.text for c in self._chunks.values()])
+            index.save(self._keyword_path)
+        return index
+
+    def _adopt_embedder(self) -> None:
+        """An empty index takes the current embedder (new collection: the dimension may differ)."""
+        if self._chroma.count():
+            self._chroma.reset()
+        self._reg.embedder, self._reg.dim = self.embedder.name, None
+        save_registry(self._registry_path, self._reg)
+
+    def _recover(self) -> None:
+        """Finish an interrupted re-index, or repair leftovers of a crash."""
+        if self._reg.pending_reindex is not None:
+            log.warning("resuming an interrupted re-index")
+            self.reindex(self._reg.pending_reindex)
+            return
+        problems = self.check_consistency()
+        if problems:
+            log.warning("index inconsistent (%s): repairing", "; ".join(problems))
+            self.repair()
+
+    def close(self) -> None:
+        """Release Chroma's handle (call before copying or deleting the data dir)."""
+        self._chroma.close()
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def _registry_path(self) -> Path:
+        return self.data_dir / "registry.json"
+
+    @property
+    def _table_path(self) -> Path:
+        return self.data_dir / "index" / "chunks.json"
+
+    @property
+    def _keyword_path(self) -> Path:
+        return self.data_dir / "index" / "keyword.npz"
+
+    def _doc_path(self, doc_id: str) -> Path:
+        return self.data_dir / "docs" / f"{doc_id}.json"
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def embedder_name(self) -> str | None:
+        """The embedder that built the index (None for a new one)."""
+        return self._reg.embedder
+
+    @property
+    def chunk_settings(self) -> ChunkSettings:
+        return self._reg.chunk_settings
+
+    @property
+    def n_documents(self) -> int:
+        return len(self._reg.documents)
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self._chunks)
+
+    def documents(self) -> list[DocumentRecord]:
+        with self._state_lock:
+            return list(self._reg.documents.values())
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        """A chunk by id (KeyError if unknown)."""
+        return self._chunks[chunk_id]
+
+    def chunks(self) -> list[Chunk]:
+        with self._state_lock:
+            return list(self._chunks.values())
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in reading order ([] if unknown)."""
+        with self._state_lock:
+            record = self._reg.documents.get(doc_id)
+            n = record.chunks if record else 0
+            ids = (f"{doc_id}-{i:05d}" for i in range(n))
+            return [self._chunks[i] for i in ids if i in self._chunks]
+
+    def parsed_document(self, doc_id: str) -> ParsedDocument | None:
+        """The stored parsed pages of a document (None if unknown)."""
+        return load_parsed(self._doc_path(doc_id)) if doc_id in self._reg.documents else None
+
+    def vector_query(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Top-k (chunk id, cosine similarity), best first."""
+        vector = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        if self._reg.dim is not None and vector.shape[0] != self._reg.dim:
+            raise IndexMismatchError(
+                f"The query has {vector.shape[0]} dimensions but the index {self._reg.dim}: "
+                "re-index with this embedder or switch back."
+            )
+        if k <= 0 or not self._chunks:
+            return []
+        # Over-fetch by what an ingest in progress has added but not yet tabled.
+        found = self._chroma.query(vector, k + self._pending)
+        return [(i, s) for i, s in found if i in self._chunks][:k]
+
+    def keyword_query(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Top-k (chunk id, BM25 score), best first, scores > 0 only."""
+        return self._keyword.search(query, k)
+
+    def vector_scores(self, embedding: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
+        """Exact cosine similarity of the given chunks (lets hybrid score the candidate union)."""
+        query = np.asarray(embedding, dtype=np.float32).reshape(-1)
+        found = self._chroma.vectors([i for i in ids if i in self._chunks])
+        return {i: float(v @ query) for i, v in found.items()}
+
+    def keyword_scores(self, query: str, ids: Sequence[str]) -> dict[str, float]:
+        """Exact BM25 of the given chunks (0.0 when they share no term with the query)."""
+        return self._keyword.scores_for(query, ids)
+
+    # ------------------------------------------------------------------ writing
+
+    def ingest(self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> list[IngestResult]:
+        """Index uploaded files (name, bytes); one result per file, atomic per document."""
+        with self._write_lock:
+            return ingest_files(self, files, progress, max_bytes)
+
+    def _known_shas(self) -> dict[str, str]:
+        return {r.sha256: r.name for r in self._reg.documents.values()}
+
+    def _commit(self, items: Sequence[tuple[ParsedDocument, list[Chunk], DocumentRecord | None]],
+                vectors: np.ndarray) -> None:
+        """Add documents' chunks to every index in memory (+ Chroma, docs/); all or nothing.
+
+        Each item is (parsed doc, chunks, record to keep or None for a new record).
+        The chunk table, keyword index and registry reach disk in `_persist`.
+        """
+        chunks = [c for _, cs, _ in items for c in cs]
+        self._pending = len(chunks)
+        try:
+            self._chroma.add(chunks, vectors)  # rolls itself back on failure
+            written: list[Path] = []
+            try:
+                for doc, _, _ in items:  # fsynced together in _persist (one per file is slow)
+                    written.append(self._doc_path(doc_id_for(doc.sha256)))
+                    save_parsed(written[-1], doc, sync=False)
+            except BaseException:
+                self._chroma.delete([c.id for c in chunks])
+                for path in written:
+                    path.unlink(missing_ok=True)
+                raise
+            self._unsynced.extend(written)
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            with self._state_lock:
+                self._chunks.update((c.id, c) for c in chunks)
+                self._keyword.add([c.id for c in chunks], [c.text for c in chunks])
+                for doc, cs, old in items:
+                    record = replace(old, chunks=len(cs)) if old else _record(doc, len(cs), now)
+                    self._reg.documents[record.doc_id] = record
+                self._reg.embedder, self._reg.dim = self.embedder.name, int(vectors.shape[1])
+        finally:
+            self._pending = 0
+
+    def _persist(self) -> None:
+        """Parsed pages, chunk table and keyword index first, registry (the truth) last."""
+        fsync_files(self._unsynced)
+        self._unsynced = []
+        with self._state_lock:
+            save_chunk_table(self._table_path, self._chunks)
+            self._keyword.save(self._keyword_path)
+            save_registry(self._registry_path, self._reg)
+
+    def _remove_chunks(self, ids: Sequence[str]) -> None:
+        """Drop chunk ids from every index (in memory; Chroma directly)."""
+        self._chroma.delete(ids)
+        with self._state_lock:
+            for i in ids:
+                self._chunks.pop(i, None)
+            self._keyword.remove(ids)
+
+    def _ids_of(self, doc_id: str, n: int) -> list[str]:
+        """A document's chunk ids: what the registry implies plus any the table holds."""
+        implied = {f"{doc_id}-{i:05d}" for i in range(n)}
+        return sorted(implied | {i for i in self._chunks if i.startswith(f"{doc_id}-")})
+
+    def delete(self, doc_id: str) -> bool:
+        """Remove a document everywhere; False if it was not indexed."""
+        with self._write_lock:
+            with self._state_lock:
+                record = self._reg.documents.pop(doc_id, None)
+            if record is None:
+                return False
+            save_registry(self._registry_path, self._reg)  # the truth first: leftovers get repaired
+            self._remove_chunks(self._ids_of(doc_id, record.chunks))
+            self._persist()
+            self._doc_path(doc_id).unlink(missing_ok=True)
+            return True
+
+    def clear(self) -> None:
+        """Remove every document (the embedder and chunk settings stay)."""
+        with self._write_lock:
+            with self._state_lock:
+                self._reg.documents.clear()
+                self._reg.pending_reindex = None
+            save_registry(self._registry_path, self._reg)
+            self._chroma.reset()
+            with self._state_lock:
+                self._chunks, self._keyword = {}, KeywordIndex()
+            self._persist()
+            for path in (self.data_dir / "docs").glob("*.json"):
+                path.unlink(missing_ok=True)
+
+
+def _record(doc: ParsedDocument, n_chunks: int, now: str) -> DocumentRecord:
+    """A new registry entry."""
+    return DocumentRecord(
+        doc_id=doc_id_for(doc.sha256), name=doc.name, sha256=doc.sha256, kind=doc.kind,
+        pages=len(doc.pages), chunks=n_chunks, size=doc.size, ingested_at=now,
+    )
