@@ -55,10 +55,12 @@ class Reporter:
     def __init__(self, progress: ProgressFn | None, n_files: int):
         self.progress, self.n_files = progress, max(n_files, 1)
         self.total_chunks = 0
+        self.last = 0.0  # never move the bar backwards (a failed group is retried)
 
     def __call__(self, fraction: float, label: str) -> None:
+        self.last = min(max(fraction, self.last), 1.0)
         if self.progress is not None:
-            self.progress(min(max(fraction, 0.0), 1.0), label)
+            self.progress(self.last, label)
 
     def embedding(self, group: Sequence[Prepared], base: int) -> Callable[[int, int], None]:
         """An embedder progress callback for one group whose first chunk is number `base`."""

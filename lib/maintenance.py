@@ -104,7 +104,10 @@ class MaintenanceMixin:
             self._remove_chunks(list(everything - expected))
             broken = sorted({i.rsplit("-", 1)[0] for i in expected - complete})
             for doc_id in broken:
-                self._rebuild_document(doc_id)
+                try:
+                    self._rebuild_document(doc_id)
+                except RagLabError as exc:  # e.g. a provider that is down: retried next open
+                    log.warning("could not repair %s: %s", doc_id, exc.reason)
             stored = {p.stem: p for p in (self.data_dir / "docs").glob("*.json")}
             for stem in set(stored) - set(self._reg.documents):
                 stored[stem].unlink(missing_ok=True)

@@ -95,6 +95,8 @@ def test_ingest_indexes_text_and_pdf(store: Store, embedder) -> None:
     assert top_doc(store, embedder, "steel premium debit card with lounge access") == "card.txt"
     pdf_chunks = store.chunks_of(next(d.doc_id for d in store.documents() if d.name == "notes.pdf"))
     assert [c.page for c in pdf_chunks] == [1, 2] and pdf_chunks[0].section == "Release notes"
+    parsed = store.parsed_document(pdf_chunks[0].doc_id)
+    assert parsed is not None and parsed.name == "notes.pdf" and len(parsed.pages) == 2
     assert store.chunk(store.keyword_query("OB-7731", 1)[0][0]).doc_name == "card.txt"
     sims = [s for _, s in store.vector_query(embedder.embed_query("savings interest"), 10)]
     assert sims == sorted(sims, reverse=True) and -1.0 <= sims[-1] <= sims[0] <= 1.0
@@ -166,6 +168,7 @@ def test_delete_removes_a_document_everywhere(store: Store, embedder) -> None:
     hits = store.vector_query(embedder.embed_query("premium steel debit card"), 10)
     assert all(store.chunk(i).doc_id != card.doc_id for i, _ in hits)
     assert not (store.data_dir / "docs" / f"{card.doc_id}.json").exists()
+    assert store.parsed_document(card.doc_id) is None
     assert store.check_consistency() == []
     # the same file can come back after a delete
     assert store.ingest(files("card"))[0].status == "ingested"

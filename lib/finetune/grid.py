@@ -1,0 +1,249 @@
+"""The 2×2 grid: base vs fine-tuned, each with RAG off and on, scored by code.
+
+Every cell answers through `lib.rag.ask`, exactly as the Chat page would (same prompts,
+retrieval, abstention, stop words; the local base model's guided citation step too).
+The question's retrieval is also the reference the RAG-off cells are scored against
+(did they state the documents' facts without seeing them?).
+Batch mode runs the grid over many questions in a background thread and saves per-cell
+averages to `<data dir>/results/compare.json` for the decision guide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lib.config import SAMPLE_DOCS_DIR
+from lib.finetune.style import Scorecard, average, key_facts, score
+from lib.local_server import LocalServer
+from lib.models import ModelSpec
+from lib.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
+from lib.types import ProviderError, RagLabError
+
+RESULTS_FILE = "compare.json"
+GROUNDED_QUESTIONS = SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A question from the sample story, with the fact the documents give (and a stale one)."""
+
+    question: str
+    fact: str
+    stale: str = ""
+    note: str = ""
+
+
+PRESETS = (
+    Preset(
+        "How much is the Orbit Metal monthly plan fee?",
+        "£12.99",
+        "£14.99",
+        "cut from £14.99 on 1 March 2026",
+    ),
+    Preset(
+        "What interest rate does Orbit Saver pay?",
+        "3.85%",
+        "4.10%",
+        "lowered from 4.10% AER on 1 February 2026",
+    ),
+    Preset(
+        "What is the Orbit FX margin for major currencies?",
+        "0.45%",
+        "0.55%",
+        "cut from 0.55% on 15 January 2026",
+    ),
+    Preset(
+        "What is the late payment fee on the Orbit Credit Builder card?",
+        "£12",
+        "£15",
+        "cut from £15 on 3 November 2025",
+    ),
+    Preset(
+        "What rate does a new Orbit Fixed Saver 12M pay?",
+        "4.20%",
+        "4.45%",
+        "changed from 4.45% AER on 15 March 2026",
+    ),
+)
+
+
+def grounded_questions(path: Path = GROUNDED_QUESTIONS) -> list[tuple[str, str, str]]:
+    """(id, question, expected fact) from the sample set's grounded questions ([] if absent)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return [(str(r["_id"]), str(r["question"]), str(r.get("expected_fact", ""))) for r in rows]
+
+
+def expected_present(expected: str, text: str) -> bool:
+    """The expected fact is in the answer: its numbers/IDs, or else all its content words."""
+    facts = key_facts(expected)
+    if facts:
+        return facts <= key_facts(text)
+    words = [w for w in re.findall(r"[a-z]+", expected.lower()) if len(w) > 3]
+    return all(re.search(rf"\b{w}\b", text.lower()) for w in words)
+
+
+@dataclass(frozen=True)
+class Cell:
+    key: str  # "base_rag_off" ...
+    label: str
+    spec: ModelSpec
+    rag: bool
+
+
+@dataclass
+class CellResult:
+    """One cell's answer, latency and scorecard (or the one-line error)."""
+
+    key: str
+    label: str
+    text: str = ""
+    seconds: float = 0.0
+    ttft_s: float = 0.0
+    card: Scorecard | None = None
+    expected_found: bool | None = None
+    error: str = ""
+    abstained: bool = False
+
+    def row(self) -> dict[str, Any]:
+        """A flat dict for tables and compare.json."""
+        out: dict[str, Any] = {
+            "cell": self.label,
+            "seconds": round(self.seconds, 2),
+            "expected_fact": self.expected_found,
+            "abstained": self.abstained,
+            "error": self.error,
+        }
+        if self.card is not None:
+            out.update(self.card.summary())
+        return out
+
+
+def cells(base: ModelSpec, tuned: ModelSpec) -> list[Cell]:
+    """The four cells in reading order: base off, base on, tuned off, tuned on."""
+    return [
+        Cell("base_rag_off", f"{base.label} · RAG off", base, False),
+        Cell("base_rag_on", f"{base.label} · RAG on", base, True),
+        Cell("ft_rag_off", f"{tuned.label} · RAG off", tuned, False),
+        Cell("ft_rag_on", f"{tuned.label} · RAG on", tuned, True),
+    ]
+
+
+@dataclass
+class GridContext:
+    """What every cell needs: the index, where models live, keys, the Chat's RAG settings."""
+
+    index: Any
+    server: LocalServer | None
+    data_dir: Path
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    settings: RagSettings = field(default_factory=lambda: RagSettings(max_answer_tokens=200))
+
+
+def prepare(question: str, ctx: GridContext) -> Retrieval:
+    """Retrieve once for the question: the reference every cell is scored against."""
+    if not question.strip():
+        raise RagLabError("Type a question first.")
+    if ctx.index is None or getattr(ctx.index, "n_chunks", 1) == 0:
+        raise RagLabError(
+            "No documents are indexed: load the sample documents on the Documents page."
+        )
+    return retrieve(ctx.index, question, ctx.settings)
+
+
+def start_cell(cell: Cell, question: str, ctx: GridContext) -> AnswerStream:
+    """Start one cell as the Chat page would (iterate the result for text deltas)."""
+    settings = replace(ctx.settings, rag=cell.rag)
+    return ask(question, ctx.index, cell.spec, settings, secrets=ctx.secrets,
+               server=ctx.server, data_dir=ctx.data_dir)
+
+
+def result_of(cell: Cell, question: str, retrieval: Retrieval, stream: AnswerStream,
+              seconds: float, expected: str = "") -> CellResult:
+    """Score a finished stream: RAG-on cells against the sources they saw."""
+    answer = stream.answer
+    assert answer is not None, "iterate the stream first"
+    seen = Retrieval(answer.sources, retrieval.confidence, 0.0) if cell.rag else retrieval
+    result = finish_cell(cell, question, seen, answer.text, seconds, answer.timings.ttft_s,
+                         expected)
+    result.abstained = answer.abstained
+    return result
+
+
+def finish_cell(
+    cell: Cell,
+    question: str,
+    retrieval: Retrieval,
+    text: str,
+    seconds: float,
+    ttft_s: float = 0.0,
+    expected: str = "",
+) -> CellResult:
+    """Score a finished answer against the chunks retrieved for the question."""
+    chunks = [h.chunk.text for h in retrieval.hits]
+    card = score(text, chunks, question, context_given=cell.rag)
+    found = expected_present(expected, text) if expected else None
+    return CellResult(cell.key, cell.label, text, seconds, ttft_s, card, found)
+
+
+def run_cell(cell: Cell, question: str, retrieval: Retrieval, ctx: GridContext,
+             expected: str = "") -> CellResult:
+    """One cell, not streamed; a provider failure becomes the cell's error line."""
+    started = time.perf_counter()
+    try:
+        stream = start_cell(cell, question, ctx)
+        for _ in stream:
+            pass
+    except ProviderError as err:
+        return CellResult(cell.key, cell.label, error=err.reason,
+                          seconds=time.perf_counter() - started)
+    return result_of(cell, question, retrieval, stream, time.perf_counter() - started, expected)
+
+
+def run_grid(question: str, grid: Sequence[Cell], ctx: GridContext,
+             expected: str = "") -> list[CellResult]:
+    """All four cells for one question, one after another (one local server, 2 cores)."""
+    retrieval = prepare(question, ctx)
+    return [run_cell(c, question, retrieval, ctx, expected) for c in grid]
+
+
+def summarise(rows: Sequence[Sequence[CellResult]], grid: Sequence[Cell]) -> dict[str, Any]:
+    """Per-cell averages over questions: scorecard rates, words and latency."""
+    out: dict[str, Any] = {}
+    for i, cell in enumerate(grid):
+        done = [r[i] for r in rows if r[i].card is not None]
+        avg: dict[str, Any] = dict(average(r.card for r in done if r.card is not None))
+        avg["seconds"] = round(sum(r.seconds for r in done) / len(done), 2) if done else None
+        checked = [r.expected_found for r in done if r.expected_found is not None]
+        avg["expected_fact"] = round(sum(checked) / len(checked), 4) if checked else None
+        avg["errors"] = sum(1 for r in rows if r[i].error)
+        avg["label"] = cell.label
+        out[cell.key] = avg
+    return out
+
+
+def save_results(data_dir: Path, payload: Mapping[str, Any]) -> Path:
+    """Write `<data dir>/results/compare.json` atomically."""
+    path = Path(data_dir) / "results" / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_results(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(data_dir) / "results" / RESULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

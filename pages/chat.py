@@ -1,0 +1,202 @@
+"""Chat: grounded answers that cite their sources, abstain when unsure, and take feedback."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import streamlit as st
+
+from ui.frame import frame
+
+frame("Chat")
+
+from lib.feedback import new_record, save_feedback  # noqa: E402  (after frame: page config first)
+from lib.rag import RagSettings, ask, split_sources  # noqa: E402
+from lib.search import Method  # noqa: E402
+from lib.types import Answer, Hit, RagLabError  # noqa: E402
+from ui.model_switch import current_secrets, current_spec, ensure_ready, local_server  # noqa: E402
+from ui.resources import get_settings, get_store  # noqa: E402
+
+log = logging.getLogger(__name__)
+METHODS = [m.value for m in Method]
+# plain session keys (survive page switches) -> defaults; widgets sync into them
+DEFAULTS: dict[str, Any] = {"chat_history": [], "chat_rag": True, "chat_method": "hybrid",
+                            "chat_k": 4}
+for _key, _default in DEFAULTS.items():
+    st.session_state.setdefault(_key, list(_default) if isinstance(_default, list) else _default)
+
+
+def _sync(widget_key: str) -> None:
+    st.session_state[widget_key.removeprefix("_")] = st.session_state[widget_key]
+
+
+st.title("💬 Chat")
+settings = get_settings()
+spec = current_spec()
+try:
+    store = get_store()
+except RagLabError as err:
+    st.error(err.reason)
+    store = None
+
+# --- Controls ----------------------------------------------------------------
+c_rag, c_method, c_k, c_new = st.columns([1, 2, 2, 1], vertical_alignment="bottom")
+c_rag.toggle("RAG", value=st.session_state.chat_rag, key="_chat_rag", on_change=_sync,
+             args=("_chat_rag",), help="Off: the model answers from what it knows, no documents.")
+c_method.radio("Retrieval", METHODS, index=METHODS.index(st.session_state.chat_method),
+               key="_chat_method", on_change=_sync, args=("_chat_method",), horizontal=True,
+               disabled=not st.session_state.chat_rag)
+c_k.slider("Chunks (k)", 1, 8, value=st.session_state.chat_k, key="_chat_k", on_change=_sync,
+           args=("_chat_k",), disabled=not st.session_state.chat_rag)
+if c_new.button("🧹 New chat", key="chat_new", width="stretch"):
+    st.session_state.chat_history = []
+rag_note = "grounded in your documents" if st.session_state.chat_rag else "RAG off: no documents"
+st.caption(f"Model: **{spec.label}** ({spec.model}) · {rag_note}")
+if st.session_state.chat_rag and store is not None and store.n_chunks == 0:
+    st.info("The index is empty: add documents on the Documents page (or turn RAG off).")
+    st.page_link("pages/documents.py", label="Go to Documents", icon="📄")
+
+
+# --- Rendering -----------------------------------------------------------------
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def plain(text: str) -> str:
+    """Document text shown as typed: no headings, tables or LaTeX from its symbols."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def no_latex(text: str) -> str:
+    """Model text keeps its markdown, but "$5 or $10" must not turn into LaTeX."""
+    return text.replace("$", "\\$")
+
+
+def render_source(n: int, hit: Hit, key: str) -> None:
+    """One source: where it is, its score, a snippet, and the whole chunk on demand."""
+    c = hit.chunk
+    where = " · ".join(x for x in (c.doc_name, f"page {c.page}" if c.page else "",
+                                   c.section or "") if x)
+    st.markdown(f"**\\[{n}\\]** {plain(where)} · score `{hit.score:.3f}` ({hit.method})")
+    snippet = " ".join(c.text.split())
+    st.caption(plain(snippet[:280]) + ("…" if len(snippet) > 280 else ""))
+    with st.popover("View chunk", key=f"{key}_chunk"):
+        st.caption(f"Chunk `{c.id}` · characters {c.start}–{c.end}")
+        st.text(c.text)
+
+
+def render_sources(answer: Answer, key: str) -> None:
+    """Cited sources first, then the retrieved-but-not-cited ones."""
+    if not answer.sources:
+        return
+    cited, uncited = split_sources(answer)
+    title = "Closest sources" if answer.abstained else f"Sources: {len(cited)} cited"
+    with st.expander(f"📚 {title}, {len(uncited)} retrieved, not cited"
+                     if not answer.abstained else f"📚 {title}"):
+        for n, hit in cited:
+            render_source(n, hit, f"{key}_{n}")
+        if uncited and not answer.abstained:
+            st.markdown("*Retrieved, not cited:*")
+        for n, hit in uncited:
+            render_source(n, hit, f"{key}_{n}")
+
+
+def render_timings(answer: Answer) -> None:
+    t = answer.timings
+    if answer.abstained:
+        st.caption(f"Abstained before calling the model · retrieval {t.retrieval_ms:.0f} ms")
+        return
+    parts = [answer.model_label]
+    if t.retrieval_ms:
+        parts.append(f"retrieval {t.retrieval_ms:.0f} ms")
+    parts += [f"first token {t.ttft_s:.2f} s", f"{t.tokens_per_s:.0f} tok/s",
+              f"{t.prompt_tokens} prompt + {t.completion_tokens} completion tokens"]
+    st.caption(" · ".join(parts))
+
+
+def store_feedback(i: int, rating: str | None = None, correction: str | None = None) -> None:
+    msg = st.session_state.chat_history[i]
+    try:
+        msg["feedback"] = save_feedback(settings.data_dir, msg["feedback"], rating, correction)
+    except RagLabError as err:
+        st.session_state[f"chat_fb_error_{i}"] = err.reason
+
+
+def on_thumbs(i: int) -> None:
+    value = st.session_state.get(f"chat_thumbs_{i}")
+    if value is not None:
+        store_feedback(i, rating="up" if value == 1 else "down")
+
+
+def render_feedback(i: int, msg: dict[str, Any]) -> None:
+    """Thumbs up/down and an optional corrected answer, stored with question and context."""
+    record = msg["feedback"]
+    default = {"up": 1, "down": 0}.get(record.get("rating") or "")
+    c_thumbs, c_fix = st.columns([1, 4], vertical_alignment="center")
+    with c_thumbs:
+        st.feedback("thumbs", key=f"chat_thumbs_{i}", default=default, on_change=on_thumbs,
+                    args=(i,))
+    with c_fix.popover("✏️ Correct this answer", key=f"chat_fix_{i}"):
+        text = st.text_area("A better answer", value=record.get("correction") or "",
+                            key=f"chat_fix_text_{i}")
+        if st.button("Save correction", key=f"chat_fix_save_{i}"):
+            store_feedback(i, correction=text)
+            if not st.session_state.get(f"chat_fb_error_{i}"):
+                st.success("Saved: the Fine-tune page can use it.")
+    error = st.session_state.pop(f"chat_fb_error_{i}", None)
+    if error:
+        st.error(error)
+
+
+def render_assistant(i: int, msg: dict[str, Any]) -> None:
+    """What goes under an answer: error, sources, timings, feedback."""
+    if msg.get("error"):
+        st.error(msg["error"])
+    answer: Answer | None = msg.get("answer")
+    if answer is None:
+        return
+    render_sources(answer, f"chat_src_{i}")
+    render_timings(answer)
+    render_feedback(i, msg)
+
+
+for i, msg in enumerate(st.session_state.chat_history):
+    with st.chat_message(msg["role"]):
+        if msg["content"]:
+            st.markdown(no_latex(msg["content"]))
+        if msg["role"] == "assistant":
+            render_assistant(i, msg)
+
+
+# --- A new question -------------------------------------------------------------
+def answer_question(question: str) -> dict[str, Any]:
+    """Retrieve, stream and cite; every failure becomes one line in the message."""
+    rag = st.session_state.chat_rag
+    msg: dict[str, Any] = {"role": "assistant", "content": "", "question": question, "rag": rag}
+    rs = RagSettings(rag=rag, method=st.session_state.chat_method, k=st.session_state.chat_k)
+    stream = None
+    try:
+        ensure_ready(spec)
+        stream = ask(question, store, spec, rs, secrets=current_secrets(),
+                     server=local_server(), data_dir=settings.data_dir)
+        st.write_stream(no_latex(delta) for delta in stream)
+    except RagLabError as err:
+        log.warning("chat answer failed (%s): %s", spec.label, err.reason)
+        msg["error"] = err.reason
+    if stream is not None and stream.answer is not None:
+        answer: Answer = stream.answer
+        msg.update(content=answer.text, answer=answer, citations=list(answer.citations),
+                   feedback=new_record(question, answer, rag))
+    elif stream is not None and stream.partial_text:
+        msg["content"] = stream.partial_text + " …"
+    return msg
+
+
+if question := st.chat_input("Ask about your documents", key="chat_input"):
+    st.session_state.chat_history.append({"role": "user", "content": question})
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        st.session_state.chat_history.append(answer_question(question))
+    st.rerun()  # redraw through the history loop: sources, timings and feedback widgets

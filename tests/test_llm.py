@@ -1,0 +1,140 @@
+"""lib.llm against a real HTTP server speaking OpenAI's API, with the real `openai` client."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from lib.llm import MAX_ATTEMPTS, ChatOptions, check_connection, complete, stream_chat
+from lib.models import ModelSpec
+from lib.types import ProviderError
+from tests.fake_openai import FakeOpenAI
+
+KEY = "sk-test-0123456789"
+QUESTION = [{"role": "user", "content": "How much is a replacement card?"}]
+
+
+@pytest.fixture
+def fake():
+    reply = "A replacement card costs £5 [1]."
+    with FakeOpenAI(api_key=KEY, models={"gpt-test"}, reply=reply) as f:
+        yield f
+
+
+def openai_spec(fake: FakeOpenAI, model: str = "gpt-test") -> ModelSpec:
+    return ModelSpec("OpenAI", "openai", model, fake.url, key_source="openai")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_streams_deltas_and_reports_usage(fake):
+    stream = stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    deltas = list(stream)
+    assert len(deltas) > 1  # really streamed, not one blob
+    assert "".join(deltas) == stream.text == "A replacement card costs £5 [1]."
+    assert stream.finish_reason == "stop"
+    assert stream.timings.prompt_tokens > 0 and stream.timings.completion_tokens > 0
+    assert stream.timings.ttft_s > 0
+    body = fake.requests[-1]
+    assert body["stream"] is True and body["model"] == "gpt-test"
+    assert body["stream_options"] == {"include_usage": True}
+    assert fake.auth_headers[-1] == f"Bearer {KEY}"
+
+
+def test_wrong_key_is_one_line_without_the_key(fake):
+    with pytest.raises(ProviderError) as err:
+        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": "sk-wrong-secret"})
+    assert "401" in err.value.reason and "key" in err.value.reason
+    assert "sk-wrong-secret" not in err.value.reason and "\n" not in err.value.reason
+
+
+def test_unknown_model(fake):
+    with pytest.raises(ProviderError, match="Unknown model 'gpt-nope'.*404"):
+        stream_chat(openai_spec(fake, "gpt-nope"), QUESTION, secrets={"openai": KEY})
+
+
+def test_rate_limit_is_retried_then_succeeds(fake):
+    fake.fail_next(429, 429)
+    text, _ = complete(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    assert text == fake.reply
+    assert len(fake.requests) == 3  # two 429s, then the answer
+
+
+def test_rate_limit_gives_up_after_retries(fake):
+    fake.fail_next(*[429] * (MAX_ATTEMPTS + 1))
+    with pytest.raises(ProviderError, match="rate limiting.*429"):
+        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    assert len(fake.requests) == MAX_ATTEMPTS
+
+
+def test_quota_429_is_not_retried(fake):
+    fake.quota_exceeded = True
+    fake.fail_next(429)
+    with pytest.raises(ProviderError, match="quota"):
+        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    assert len(fake.requests) == 1
+
+
+def test_context_too_long(fake):
+    fake.max_prompt_chars = 10
+    with pytest.raises(ProviderError, match="too long for the model's context"):
+        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+
+
+def test_timeout(fake):
+    fake.delay_s = 2.0
+    with pytest.raises(ProviderError, match="did not answer in time"):
+        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY},
+                    options=ChatOptions(timeout_s=0.5))
+
+
+def test_unreachable_server():
+    spec = ModelSpec("OpenAI-compatible", "openai-compatible", "llama3",
+                     f"http://127.0.0.1:{free_port()}", key_source="compatible")
+    with pytest.raises(ProviderError, match="Cannot reach 127.0.0.1"):
+        stream_chat(spec, QUESTION, secrets={})
+
+
+def test_connection_lost_mid_answer(fake):
+    fake.drop_after_chunks = 2
+    stream = stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    got = []
+    with pytest.raises(ProviderError, match="stopped while answering"):
+        for delta in stream:
+            got.append(delta)
+    assert got  # the first words arrived before the break
+
+
+def test_missing_key_is_refused_before_any_request(fake):
+    with pytest.raises(ProviderError, match="No OpenAI API key"):
+        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": ""})
+    assert fake.requests == []
+
+
+def test_compatible_provider_with_bare_host_url(fake):
+    """People paste http://host:port (Ollama style); /v1 is added for them."""
+    spec = ModelSpec("OpenAI-compatible", "openai-compatible", "gpt-test",
+                     fake.url.removesuffix("/v1"), key_source="compatible")
+    text, timings = complete(spec, QUESTION, secrets={"compatible": KEY})
+    assert text == fake.reply and timings.completion_tokens > 0
+
+
+def test_prefix_is_sent_as_assistant_prefill_and_yielded_first(fake):
+    stream = stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY},
+                         options=ChatOptions(prefix="According to [", stop=("\nQuestion:",)))
+    assert next(iter(stream)) == "According to ["
+    body = fake.requests[-1]
+    assert body["messages"][-1] == {"role": "assistant", "content": "According to ["}
+    assert body["stop"] == ["\nQuestion:"]
+
+
+def test_check_connection_is_one_line(fake):
+    line = check_connection(openai_spec(fake), secrets={"openai": KEY})
+    assert line.startswith("Connected to OpenAI") and "\n" not in line
+    with pytest.raises(ProviderError, match="401"):
+        check_connection(openai_spec(fake), secrets={"openai": "sk-bad"})

@@ -1,0 +1,46 @@
+"""The server process (`python -m lib.llm_server`): real llama.cpp, CLI, start-up record."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from lib.llm_server import INFO_FILE, LocalServer, model_path
+from lib.local_server import _get_json, _pid_alive
+from tests.llm_fixtures import shared_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_model_file_ships_in_the_package():
+    assert model_path().is_file() and model_path().suffix == ".gguf"
+
+
+def test_cli_help_runs():
+    out = subprocess.run([sys.executable, "-m", "lib.llm_server", "--help"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "--adapter" in out.stdout and "--port" in out.stdout
+
+
+def test_shared_server_is_healthy_and_recorded():
+    server = shared_server()
+    assert server.is_healthy()
+    info = json.loads(server.info_path.read_text())
+    assert info["pid"] == server.pid and info["base_url"] == server.base_url
+    assert server.base_url.startswith("http://127.0.0.1:")
+    assert server.count_tokens("Orbit Bank OB-7731") > 3  # the model's own tokenizer
+    models = _get_json(f"{server.base_url}/v1/models")
+    assert models["data"], "the OpenAI-compatible API lists the model"
+
+
+def test_stop_command_stops_the_recorded_server(tmp_path):
+    """`python -m lib.llm_server --stop` ends a server the app left running."""
+    manager = LocalServer(tmp_path, watch_parent=True)
+    manager.ensure()
+    pid = manager.pid
+    out = subprocess.run([sys.executable, "-m", "lib.llm_server", "--stop", "--data-dir",
+                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and f"pid {pid}" in out.stdout
+    assert not _pid_alive(pid) and not (tmp_path / "run" / INFO_FILE).exists()
