@@ -101,8 +101,9 @@ def source_header(n: int, hit: Hit) -> str:
     parts = [f"[{n}] {chunk.doc_name}"]
     if chunk.page is not None:
         parts.append(f"page {chunk.page}")
-    # a Markdown chunk usually starts with its own heading: saying it twice costs tokens
-    if chunk.section and not chunk.text.lstrip("# \n").startswith(chunk.section):
+    # Kept even when a Markdown chunk starts with its own heading: dropping the repeat saved
+    # ~7% of prompt tokens but cost one right-document citation of 10 (9/10 -> 8/10).
+    if chunk.section:
         parts.append(f'section "{chunk.section}"')
     return ", ".join(parts)
 
