@@ -112,18 +112,25 @@ def interleaved(variants: dict[str, dict], runs: int) -> dict[str, dict]:
 
 
 def run_models(prompts: list, runs: int, data_dir: Path) -> dict:
-    """base and (when shipped) fine_tuned on one server, as the app serves them."""
+    """base and (when shipped) fine_tuned, interleaved, each on its own server.
+
+    Both servers load the adapter, as the app does. One server per model keeps each
+    model's system-prefix cache (on one server, every model switch drops the KV cache).
+    """
     adapter = str(SHIPPED_ADAPTER) if SHIPPED_ADAPTER.is_file() else None
-    server = LocalServer(data_dir / "models", watch_parent=True)
+    names = ["base", "fine_tuned"] if adapter else ["base"]
+    servers = {name: LocalServer(data_dir / name, watch_parent=True) for name in names}
     try:
-        server.ensure([adapter] if adapter else [])
-        variants = {"base": {"server": server, "prompts": prompts}}
-        if adapter:  # different questions, so neither model sees the other's cache
-            variants["fine_tuned"] = {"server": server, "prompts": prompts[runs + 1:],
-                                      "adapter": adapter, "prefix": ""}
+        variants = {}
+        for name, server in servers.items():
+            server.ensure([adapter] if adapter else [])
+            variants[name] = {"server": server, "prompts": prompts}
+        if adapter:  # no answer prefill: the tuned model opens with its own greeting
+            variants["fine_tuned"].update(adapter=adapter, prefix="")
         return interleaved(variants, runs)
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
 
 
 SWEEP = {  # name: (tuning, prefix cache on, chunk size)

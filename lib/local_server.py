@@ -44,10 +44,13 @@ class ServerTuning:
     """llama.cpp knobs measured by bench/llm.py (defaults = the kept values)."""
 
     n_ctx: int = N_CTX
-    # Generation uses ONE thread: measured on 2 busy cores (bench/llm.py --sweep), 2 threads
-    # collapsed to 2-9 tok/s while 1 thread kept 40-60 (a 2-thread barrier stalls whenever
-    # the app, e.g. Streamlit rendering the stream, takes a core); idle, 2 threads gave
-    # 87 tok/s vs 58. Prompt processing is compute-bound and keeps both cores.
+    # Measured with bench/llm.py --sweep (4-chunk RAG prompt, ~500 cold tokens, 2 cores):
+    # generation on ONE thread. Idle machine: 2 threads give 85 tok/s vs 57, same TTFT.
+    # Busy machine (other processes, or Streamlit rendering the stream): 2 generation
+    # threads collapsed to 2-9 tok/s (a 2-thread barrier stalls whenever a core is taken),
+    # 1 thread kept 40-60. Prompt processing keeps both cores: 1 thread there doubled
+    # TTFT (3.0 s vs 1.6 s). Flash attention (auto = on): 1.6 s vs 2.3 s off. A ubatch of
+    # 256 or 128 was slower than 512.
     threads: int = 1  # generation (one token at a time)
     batch_threads: int = N_THREADS  # prompt processing (compute-bound: more cores help)
     n_batch: int = 2048  # logical batch: a whole RAG prompt is decoded in one go

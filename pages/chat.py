@@ -184,6 +184,9 @@ def answer_question(question: str) -> dict[str, Any]:
     except RagLabError as err:
         log.warning("chat answer failed (%s): %s", spec.label, err.reason)
         msg["error"] = err.reason
+    except Exception:  # noqa: BLE001 (never a traceback in the UI; the log keeps it)
+        log.exception("unexpected chat failure (%s)", spec.label)
+        msg["error"] = "Something went wrong while answering: see the app log, then ask again."
     if stream is not None and stream.answer is not None:
         answer: Answer = stream.answer
         msg.update(content=answer.text, answer=answer, citations=list(answer.citations),

@@ -18,6 +18,7 @@ from lib.finetune.grid import (  # noqa: E402
     CellResult,
     GridContext,
     cells,
+    execution_order,
     grounded_questions,
     load_results,
     prepare,
@@ -188,7 +189,8 @@ if st.button("▶️ Run the grid", key="cmp_run", type="primary", disabled=not 
             box = col.container(border=True)
             box.markdown(f"**{cell.label}**")
             boxes.append(box)
-    results = [stream_cell(cell, retrieval, box) for cell, box in zip(grid, boxes)]
+    done = {i: stream_cell(grid[i], retrieval, boxes[i]) for i in execution_order(grid)}
+    results = [done[i] for i in range(len(grid))]
     st.session_state.cmp_last = {
         "question": question,
         "results": results,

@@ -62,8 +62,10 @@ def test_grid_answers_like_chat_and_scores_every_cell(fake, sample_store, isolat
     results = run_grid(PRESETS[0].question, remote_grid(fake), ctx, expected=PRESETS[0].fact)
     assert [r.error for r in results] == ["", "", "", ""]
     prompts = [body["messages"] for body in fake.requests]
-    assert [m[0]["content"] for m in prompts] == [PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT] * 2
-    assert prompts[1][1]["content"].startswith("Documentation:\n\n[1] ")
+    # run order base off, tuned off, base on, tuned on: the adapter switches every request
+    assert [b["model"] for b in fake.requests] == ["base-m", "tuned-m"] * 2
+    assert [m[0]["content"] for m in prompts] == [PLAIN_SYSTEM_PROMPT] * 2 + [SYSTEM_PROMPT] * 2
+    assert prompts[2][1]["content"].startswith("Documentation:\n\n[1] ")
     assert prompts[0][1]["content"] == PRESETS[0].question
     by_key = {r.key: r for r in results}
     on, off = by_key["ft_rag_on"].card, by_key["ft_rag_off"].card

@@ -18,6 +18,7 @@ from lib.finetune.grid import (
     Cell,
     CellResult,
     GridContext,
+    execution_order,
     prepare,
     run_cell,
     save_results,
@@ -78,13 +79,14 @@ class BatchRun:
         try:
             for _qid, text, expected in self.questions:
                 retrieval = prepare(text, self.ctx)
-                row = []
-                for cell in self.grid:
+                done: dict[int, CellResult] = {}
+                for i in execution_order(self.grid):
                     if self._stop.is_set():
                         break
-                    row.append(run_cell(cell, text, retrieval, self.ctx, expected))
-                if len(row) < len(self.grid):
+                    done[i] = run_cell(self.grid[i], text, retrieval, self.ctx, expected)
+                if len(done) < len(self.grid):
                     break
+                row = [done[i] for i in range(len(self.grid))]
                 with self._lock:
                     self.rows.append(row)
             self.path = save_results(self.ctx.data_dir, self.payload())
