@@ -31,13 +31,35 @@ from lib.registry import (
     save_chunk_table, save_parsed, save_registry,
 )
 from lib.types import (
-    Chunk, ChunkSettings, DocumentRecord, IndexMismatchError, IngestResult, ParsedDocument,
+    Chunk, ChunkSettings, DocumentRecord, EmbedderMismatchError, IndexMismatchError, IngestResult,
+    ParsedDocument,
 )
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
-__all__ = ["Store", "read_index_info"]
+__all__ = ["Store", "read_index_info", "set_aside_index"]
+INDEX_PARTS = ("registry.json", "chroma", "index", "docs")  # what Store owns in a data dir
+
+
+def set_aside_index(data_dir: Path) -> Path | None:
+    """Move an unopenable index into data_dir/set-aside-<time>/ (nothing is deleted).
+
+    Returns the folder, or None when there was no index. Feedback, models and results in
+    the same data dir stay where they are.
+    """
+    data_dir = Path(data_dir)
+    parts = [data_dir / name for name in INDEX_PARTS if (data_dir / name).exists()]
+    if not parts:
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    target = data_dir / f"set-aside-{stamp}"
+    target.mkdir(parents=True)
+    for part in parts:
+        part.rename(target / part.name)
+    log.warning("index set aside in %s", target)
+    return target
+
 
 
 class Store(MaintenanceMixin):
@@ -79,7 +101,7 @@ class Store(MaintenanceMixin):
         reg = load_registry(self._registry_path)
         mismatch = bool(reg.documents) and reg.embedder not in (None, embedder.name)
         if mismatch and check_embedder:
-            raise IndexMismatchError(
+            raise EmbedderMismatchError(
                 f"This index was built with the embedder '{reg.embedder}', not '{embedder.name}': "
                 f"re-index the documents with '{embedder.name}' or switch back to '{reg.embedder}'."
             )

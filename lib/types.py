@@ -22,6 +22,10 @@ class IndexMismatchError(RagLabError):
     """The index cannot do what was asked (e.g. a different embedder built it)."""
 
 
+class EmbedderMismatchError(IndexMismatchError):
+    """The index was built by another embedder: `Store.rebuild` re-embeds it."""
+
+
 class ProviderError(RagLabError):
     """A model provider failed (401, 404, 429, unreachable, timeout, context too long)."""
 

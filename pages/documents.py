@@ -13,8 +13,8 @@ frame("Documents")
 
 from lib.chunking import split_document  # noqa: E402  (after frame: page config first)
 from lib.samples import sample_files  # noqa: E402
-from lib.types import ChunkSettings, IngestResult, RagLabError  # noqa: E402
-from ui.resources import get_settings, get_store  # noqa: E402
+from lib.types import ChunkSettings, EmbedderMismatchError, IngestResult, RagLabError  # noqa: E402
+from ui.resources import get_settings, get_store, rebuild_store, set_aside_store  # noqa: E402
 
 log = logging.getLogger(__name__)
 STATUS_ICON = {"ingested": "✅ ingested", "duplicate": "♻️ duplicate", "refused": "⛔ refused"}
@@ -22,11 +22,37 @@ STATUS_ICON = {"ingested": "✅ ingested", "duplicate": "♻️ duplicate", "ref
 st.title("📄 Documents")
 st.caption("PDF, TXT and Markdown are parsed, chunked, embedded and indexed in Chroma (vectors) and BM25 (keywords).")
 
+
+
+def recover(err: RagLabError) -> None:
+    """The index does not open: say why and offer the fix (re-embed, or set it aside)."""
+    st.error(err.reason)
+    if isinstance(err, EmbedderMismatchError):
+        embedder = get_settings().embedder
+        if st.button(f"🔁 Re-index every document with '{embedder}'", type="primary", key="docs_rebuild"):
+            with st.status("Re-embedding every document…", expanded=True) as status:
+                bar = st.progress(0.0)
+                try:
+                    rebuild_store(lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=t))
+                except RagLabError as exc:
+                    status.update(label=exc.reason, state="error")
+                    st.stop()
+                status.update(label="Re-indexed", state="complete")
+            st.rerun()
+    elif st.button("📦 Set the index aside and start empty", key="docs_set_aside",
+                   help="Moves the index files into a set-aside folder in the data dir; nothing is deleted."):
+        folder = set_aside_store()
+        st.session_state.docs_set_aside_folder = folder
+        st.rerun()
+    st.stop()
+
+
 try:
     store = get_store()
 except RagLabError as err:
-    st.error(err.reason)
-    st.stop()
+    recover(err)
+if folder := st.session_state.pop("docs_set_aside_folder", ""):
+    st.info(f"The old index was moved to `{folder}`; the index is now empty.")
 
 
 def run_ingest(files: list[tuple[str, bytes]], label: str) -> None:
@@ -55,9 +81,10 @@ def results_table(results: list[IngestResult]) -> pd.DataFrame:
                 "file": r.name,
                 "outcome": STATUS_ICON[r.status],
                 "reason": r.reason,
-                "pages": r.pages or None,
-                "chunks": r.chunks or None,
-                "seconds": round(r.seconds, 2) if r.status == "ingested" else None,
+                # text, so a refused row shows a dash rather than "None"
+                "pages": str(r.pages) if r.pages else "–",
+                "chunks": str(r.chunks) if r.chunks else "–",
+                "seconds": f"{r.seconds:.2f}" if r.status == "ingested" else "–",
             }
             for r in results
         ]

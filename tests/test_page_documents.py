@@ -60,3 +60,27 @@ def test_delete_and_preview_on_the_sample_index(sample_store):
     assert not at.exception
     assert {m.label: int(m.value) for m in at.sidebar.metric}["Documents"] == docs_before - 1
     assert first.name not in at.multiselect(key="docs_delete").options
+
+
+def test_an_index_built_by_another_embedder_is_re_indexed_from_the_page(sample_data_dir, monkeypatch):
+    monkeypatch.setenv("RAGLAB_EMBEDDER", "minilm:int8-shipped")
+    at = open_page()
+    assert not at.exception
+    assert any("embedder" in e.value for e in at.error), "the mismatch is explained in one line"
+    at.button(key="docs_rebuild").click().run()
+    assert not at.exception and not at.error
+    assert {m.label: int(m.value) for m in at.sidebar.metric}["Documents"] >= 6, "no document lost"
+    assert any("int8-shipped" in c.value for c in at.sidebar.caption)
+
+
+def test_an_unreadable_index_is_set_aside_not_deleted(sample_data_dir):
+    (sample_data_dir / "registry.json").write_text("{not json", encoding="utf-8")
+    at = open_page()
+    assert not at.exception
+    assert any("unreadable" in e.value for e in at.error)
+    at.button(key="docs_set_aside").click().run()
+    assert not at.exception and not at.error
+    assert at.button(key="docs_load_samples"), "the index starts empty"
+    (kept,) = sample_data_dir.glob("set-aside-*")
+    assert (kept / "registry.json").read_text(encoding="utf-8") == "{not json"
+    assert (kept / "chroma").is_dir() and any(kept.joinpath("docs").iterdir())

@@ -63,6 +63,7 @@ def _index_status() -> None:
         store = get_store()
     except RagLabError as err:
         st.error(err.reason)
+        st.page_link("pages/documents.py", label="Fix it on the Documents page", icon="🛠️")
         return
     docs, chunks = store.n_documents, store.n_chunks
     c1, c2 = st.columns(2)

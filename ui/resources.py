@@ -31,3 +31,22 @@ def get_store():
     """The persistent index for the current data dir and embedder (raises RagLabError)."""
     settings = get_settings()
     return _open_store(str(settings.data_dir), settings.embedder)
+
+
+def rebuild_store(progress) -> None:
+    """Re-embed the index with the configured embedder, then reopen it (Documents page)."""
+    from lib.embeddings import get_embedder
+    from lib.store import Store
+
+    settings = get_settings()
+    Store.rebuild(settings.data_dir, get_embedder(settings), progress=progress).close()
+    _open_store.clear()
+
+
+def set_aside_store() -> str:
+    """Move an unopenable index aside (nothing deleted) so the app starts empty; says where."""
+    from lib.store import set_aside_index
+
+    _open_store.clear()
+    folder = set_aside_index(get_settings().data_dir)
+    return str(folder) if folder else ""
