@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from lib import search_lab as lab
-from lib.fusion import FusionMode, FusionSettings
+from lib.fusion import FusionMode, FusionSettings, Normalization
 from lib.rerank import RerankClient
 from lib.samples import labelled_queries
 from lib.search import hybrid_search, keyword_search, vector_search
@@ -67,12 +67,13 @@ query = st.text_input("Query", key="search_query", placeholder="e.g. OB-7731 lou
 c_mode, c_param, c_depth, c_k, c_rerank = st.columns([1.2, 1.5, 1, 1, 1.3])
 mode = c_mode.radio(
     "Fusion",
-    ["RRF", "Weighted"],
+    ["Weighted", "RRF"],  # weighted z-score is the default: best on SciFact (README)
     horizontal=True,
     key="search_mode",
-    help="RRF adds 1/(k + rank) from each list; weighted adds α·vector + (1−α)·keyword "
-    "after min-max normalising each list's scores.",
+    help="Weighted adds α·vector + (1−α)·keyword after normalising each retriever's scores, "
+    "with every candidate scored by both retrievers; RRF adds 1/(k + rank) from each list.",
 )
+normalization = Normalization.ZSCORE
 if mode == "RRF":
     rrf_k = c_param.slider(
         "RRF k",
@@ -84,7 +85,16 @@ if mode == "RRF":
     )
     alpha = 0.5
 else:
-    alpha = c_param.slider("α (vector weight)", 0.0, 1.0, 0.5, 0.05, key="search_alpha")
+    alpha = c_param.slider("α (vector weight)", 0.0, 1.0, 0.5, 0.05, key="search_alpha",
+                           help="0 = keyword only, 1 = vector only; 0.4–0.6 is best on SciFact.")
+    normalization = c_mode.radio(
+        "Normalise scores",
+        [Normalization.ZSCORE, Normalization.MINMAX],
+        format_func={Normalization.ZSCORE: "z-score", Normalization.MINMAX: "min-max"}.get,
+        horizontal=True,
+        key="search_normalization",
+        help="z-score (the default) is steadier when one list has an outlier score.",
+    )
     rrf_k = 60
 depth = c_depth.number_input(
     "Depth",
@@ -107,7 +117,8 @@ if not query.strip():
     st.info("Type a query (Enter to search) or click an example.")
     st.stop()
 
-fusion = FusionSettings(mode=FusionMode.from_str(mode), rrf_k=rrf_k, alpha=alpha, depth=int(depth))
+fusion = FusionSettings(mode=FusionMode.from_str(mode), rrf_k=rrf_k, alpha=alpha,
+                        normalization=normalization, depth=int(depth))
 
 
 def timed(fn, *args) -> tuple[list[Hit], float]:

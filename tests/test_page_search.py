@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from lib.fusion import Normalization
 from lib.samples import labelled_queries
 from tests.conftest import APP_PATH
 
@@ -45,13 +46,17 @@ def test_example_query_three_columns_and_fusion_switch(sample_data_dir) -> None:
     assert "✅" in markdown  # some hit comes from a relevant document
     assert "🎯" in markdown  # ... and some lies in the labelled passage
 
-    at.radio(key="search_mode").set_value("Weighted").run()
-    assert not at.exception, at.exception
+    assert at.radio(key="search_mode").value == "Weighted", "the README's best fusion is the default"
     assert at.slider(key="search_alpha").value == 0.5
+    at.radio(key="search_normalization").set_value(Normalization.MINMAX).run()
+    assert not at.exception, at.exception
     at.slider(key="search_alpha").set_value(0.8).run()
     assert not at.exception, at.exception
     assert [s.value for s in at.subheader] == ["Vector", "Keyword", "Hybrid"]
     assert "hybrid score" in texts(at.caption)
+    at.radio(key="search_mode").set_value("RRF").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="search_rrf_k").value == 60
 
 
 def test_own_query_and_top_k(sample_data_dir) -> None:
