@@ -82,7 +82,7 @@ def results_table(results: list[IngestResult]) -> pd.DataFrame:
                 "outcome": STATUS_ICON[r.status],
                 "reason": r.reason,
                 # text, so a refused row shows a dash rather than "None"
-                "pages": str(r.pages) if r.pages else "–",
+                "pages / sections": str(r.pages) if r.pages else "–",
                 "chunks": str(r.chunks) if r.chunks else "–",
                 "seconds": f"{r.seconds:.2f}" if r.status == "ingested" else "–",
             }
@@ -100,7 +100,8 @@ if store.n_documents == 0:
 
 with st.form("docs_upload_form", clear_on_submit=True):
     uploads = st.file_uploader(
-        "Upload PDF, TXT or Markdown files (many at once)",
+        f"Upload PDF, TXT or Markdown files (many at once; the index takes up to "
+        f"{get_settings().max_file_mb:g} MB per file)",
         accept_multiple_files=True,
         key="docs_uploader",
     )
@@ -132,7 +133,7 @@ if records:
                 {
                     "document": r.name,
                     "type": r.kind.upper(),
-                    "pages": r.pages,
+                    "pages / sections": r.pages,
                     "chunks": r.chunks,
                     "size (KB)": round(r.size / 1024, 1),
                     "ingested": r.ingested_at[:16].replace("T", " "),
