@@ -207,9 +207,9 @@ def show_report(report: dict) -> None:
     s = report["settings"]
     st.subheader(f"Results: {report['dataset']} · {report['queries']} judged queries")
     f = s["fusion"]
+    knobs = f"RRF k {f['rrf_k']}" if f["mode"] == "rrf" else f"α {f['alpha']}, {f['normalization']}"
     st.caption(
-        f"Fusion: {f['mode']} (RRF k {f['rrf_k']}, α {f['alpha']}, {f['normalization']}, "
-        f"{f['depth']} candidates) · embedder {s['embedder']} · {s['aggregation']} · "
+        f"Fusion: {f['mode']} ({knobs}, {f['depth']} candidates) · embedder {s['embedder']} · {s['aggregation']} · "
         f"saved {report.get('saved_at', '')}"
     )
     table = pd.DataFrame(report["methods"]).T[names]
