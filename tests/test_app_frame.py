@@ -20,3 +20,20 @@ def test_every_page_renders_with_the_sidebar():
         at.switch_page(path).run()
         assert not at.exception, f"{path}: {at.exception}"
         assert [m.label for m in at.sidebar.metric][:2] == ["Documents", "Chunks"], path
+
+
+def test_page_settings_survive_a_switch_to_another_page(sample_data_dir):
+    at = AppTest.from_file(APP_PATH, default_timeout=60).run()
+    at.switch_page("pages/search.py").run()
+    at.text_input(key="search_query").set_value("OB-7731 fee").run()
+    at.number_input(key="search_top_k").set_value(3).run()
+    at.switch_page("pages/evaluate.py").run()
+    at.number_input(key="eval_k").set_value(5).run()
+    at.switch_page("pages/documents.py").run()
+    at.switch_page("pages/search.py").run()
+    assert not at.exception
+    assert at.text_input(key="search_query").value == "OB-7731 fee"
+    assert at.number_input(key="search_top_k").value == 3
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception
+    assert at.number_input(key="eval_k").value == 5

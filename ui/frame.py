@@ -36,9 +36,33 @@ def page_icon(title: str) -> str:
     return next((icon for _, label, icon in PAGES if label == title), "🧪")
 
 
+# Settings a user expects to find again after visiting another page. Streamlit drops a
+# widget's value at the end of any run that does not draw it; writing the value back on
+# every run (documented "interrupt the widget clean-up") keeps it. Buttons cannot be
+# written, and selections whose options change (documents, saved runs, models) are left out.
+KEPT_WIDGETS = (
+    "search_query", "search_mode", "search_rrf_k", "search_alpha", "search_normalization",
+    "search_depth", "search_top_k", "search_rerank",
+    "eval_source", "eval_folder", "eval_split", "eval_methods", "eval_k", "eval_sweep",
+    "eval_fusion", "eval_rrf_k", "eval_alpha", "eval_norm", "eval_depth", "eval_whole_docs",
+    "cmp_question", "cmp_batch_set", "cmp_batch_n",
+    "docs_chunk_size", "docs_chunk_overlap",
+    "ft_source", "ft_epochs", "ft_val_share", "ft_name", "ft_steps", "ft_lr", "ft_seed",
+    "ft_oa_epochs", "ft_oa_suffix",
+)
+
+
+def keep_widget_state() -> None:
+    """Write KEPT_WIDGETS' values back so a page switch does not reset them."""
+    for key in KEPT_WIDGETS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def frame(title: str) -> None:
     """Call first on every page: page config, then the sidebar shared by all pages."""
     st.set_page_config(page_title=f"{title} · RAG Lab", page_icon=page_icon(title), layout="wide")
+    keep_widget_state()
     with st.sidebar:
         st.markdown("### 🧪 RAG Lab")
         for path, label, icon in available_pages():
