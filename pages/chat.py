@@ -73,17 +73,39 @@ def no_latex(text: str) -> str:
     return text.replace("$", "\\$")
 
 
+def where(hit: Hit) -> str:
+    """`fee_schedule.pdf · page 2 · Card fees`: where a source is, as plain text."""
+    c = hit.chunk
+    return " · ".join(x for x in (c.doc_name, f"page {c.page}" if c.page else "", c.section or "")
+                      if x)
+
+
 def render_source(n: int, hit: Hit, key: str) -> None:
     """One source: where it is, its score, a snippet, and the whole chunk on demand."""
     c = hit.chunk
-    where = " · ".join(x for x in (c.doc_name, f"page {c.page}" if c.page else "",
-                                   c.section or "") if x)
-    st.markdown(f"**\\[{n}\\]** {plain(where)} · score `{hit.score:.3f}` ({hit.method})")
+    c_where, c_view = st.columns([6, 1], vertical_alignment="center")
+    c_where.markdown(f"**\\[{n}\\]** {plain(where(hit))} · {hit.method} score "
+                     f"`{hit.score:.3f}`")
+    with c_view.popover("View chunk", key=f"{key}_chunk", width="stretch"):
+        st.caption(f"{plain(c.doc_name)} · chunk `{c.id}` · characters {c.start}–{c.end}")
+        st.text(c.text)
     snippet = " ".join(c.text.split())
     st.caption(plain(snippet[:280]) + ("…" if len(snippet) > 280 else ""))
-    with st.popover("View chunk", key=f"{key}_chunk"):
-        st.caption(f"Chunk `{c.id}` · characters {c.start}–{c.end}")
-        st.text(c.text)
+
+
+_CITED = re.compile(r"\[(\d+)\]")
+
+
+def with_badges(text: str, answer: Answer) -> str:
+    """`[1]` in a finished answer -> a badge naming the document and page it points to."""
+    def badge(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if not 1 <= n <= len(answer.sources):
+            return match.group(0)
+        c = answer.sources[n - 1].chunk
+        page = f", p. {c.page}" if c.page else ""
+        return f" :blue-badge[{n} · {plain(c.doc_name)}{page}]"
+    return _CITED.sub(badge, text)
 
 
 def render_sources(answer: Answer, key: str) -> None:
@@ -133,11 +155,11 @@ def render_feedback(i: int, msg: dict[str, Any]) -> None:
     """Thumbs up/down and an optional corrected answer, stored with question and context."""
     record = msg["feedback"]
     default = {"up": 1, "down": 0}.get(record.get("rating") or "")
-    c_thumbs, c_fix = st.columns([1, 4], vertical_alignment="center")
-    with c_thumbs:
+    row = st.container(horizontal=True, vertical_alignment="center", gap="medium")
+    with row:
         st.feedback("thumbs", key=f"chat_thumbs_{i}", default=default, on_change=on_thumbs,
                     args=(i,))
-    with c_fix.popover("✏️ Correct this answer", key=f"chat_fix_{i}"):
+    with row.popover("✏️ Correct this answer", key=f"chat_fix_{i}"):
         text = st.text_area("A better answer", value=record.get("correction") or "",
                             key=f"chat_fix_text_{i}")
         if st.button("Save correction", key=f"chat_fix_save_{i}"):
@@ -161,10 +183,16 @@ def render_assistant(i: int, msg: dict[str, Any]) -> None:
     render_feedback(i, msg)
 
 
+if not st.session_state.chat_history:
+    st.caption("Ask below. Answers cite their sources, e.g. :blue-badge[1 · fees.pdf, p. 2], "
+               "listed under each answer; when the documents do not cover a question, the "
+               "assistant says so instead of guessing.")
 for i, msg in enumerate(st.session_state.chat_history):
     with st.chat_message(msg["role"]):
         if msg["content"]:
-            st.markdown(no_latex(msg["content"]))
+            answer = msg.get("answer")
+            text = no_latex(msg["content"])
+            st.markdown(with_badges(text, answer) if answer and answer.citations else text)
         if msg["role"] == "assistant":
             render_assistant(i, msg)
 

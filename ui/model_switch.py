@@ -79,9 +79,16 @@ def render_model_switch() -> None:
     st.selectbox("Model", labels, index=labels.index(st.session_state.model), key="_model",
                  on_change=_sync, args=("_model", "model"),
                  help="Used by Chat and every page that generates text.")
-    missing = [f"{o.spec.label}: {o.unavailable}" for o in options if not o.available]
-    if missing:
-        st.caption("Unavailable — " + "; ".join(missing))
+    unusable = [o for o in options if not o.available]
+    remote = [o.spec.label for o in unusable if not o.spec.is_local]
+    # One container always: the expander below keeps its place (and stays open) when a
+    # typed key makes a model usable and its hint disappears.
+    with st.container():
+        if remote:
+            st.caption(f"{' and '.join(remote)}: add a key or a base URL under ⚙️ Providers.")
+        for o in unusable:
+            if o.spec.is_local:
+                st.caption(f"{o.spec.label}: {o.unavailable}")
     with st.expander("⚙️ Providers"):
         _provider_settings()
 
