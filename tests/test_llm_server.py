@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lib.llm_server import INFO_FILE, LocalServer, model_path
 from lib.local_server import _get_json, _pid_alive
@@ -44,3 +45,27 @@ def test_stop_command_stops_the_recorded_server(tmp_path):
                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and f"pid {pid}" in out.stdout
     assert not _pid_alive(pid) and not (tmp_path / "run" / INFO_FILE).exists()
+
+
+def test_stop_command_stops_a_server_started_by_hand(tmp_path):
+    """`make serve-llm` (no --info-file) records itself; `--stop` ends it and its record."""
+    cmd = [sys.executable, "-m", "lib.llm_server", "--port", "0", "--no-adapters",
+           "--data-dir", str(tmp_path)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # printed once the server listens
+        assert "OpenAI base URL http://127.0.0.1:" in line and "--stop" in line
+        (record,) = (tmp_path / "run").glob("serve-llm-*.json")
+        info = json.loads(record.read_text())
+        port = urlsplit(info["base_url"]).port
+        assert info["pid"] == proc.pid and record.name == f"serve-llm-{port}.json"
+        assert not (tmp_path / "run" / INFO_FILE).exists(), "the app must not adopt it"
+        out = subprocess.run([sys.executable, "-m", "lib.llm_server", "--stop", "--data-dir",
+                              str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                             timeout=60)
+        assert out.returncode == 0 and f"pid {proc.pid}" in out.stdout
+        assert proc.wait(timeout=10) is not None and not record.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
