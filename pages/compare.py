@@ -27,9 +27,10 @@ from lib.finetune.grid import (  # noqa: E402
 )
 from lib.llm import ensure_local  # noqa: E402
 from lib.local_server import get_local_server  # noqa: E402
-from lib.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models, secrets_from  # noqa: E402
+from lib.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
 from lib.samples import labelled_queries  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
+from ui.model_switch import current_secrets  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
 
 MARK = {True: "✅", False: "❌", None: "–"}
@@ -55,7 +56,7 @@ if store.n_chunks == 0:
     st.page_link("pages/documents.py", label="Go to Documents", icon="📄")
     st.stop()
 
-secrets = secrets_from(settings, openai_key=st.session_state.get("openai_api_key", ""))
+secrets = current_secrets()  # what the sidebar's Providers settings hold, else env
 usable = [o.spec for o in list_models(settings, secrets) if o.available]
 labels = [s.label for s in usable]
 if not labels:
@@ -95,11 +96,12 @@ st.caption(
 )
 for col, (i, preset) in zip(st.columns(len(PRESETS)), enumerate(PRESETS)):
     col.button(
-        preset.question,
+        preset.short or preset.question,
         key=f"cmp_preset_{i}",
         on_click=use_preset,
         args=(preset.question,),
-        help=f"Documents say {preset.fact} ({preset.note})",
+        help=f"“{preset.question}” The documents say {preset.fact} ({preset.note}).",
+        width="stretch",
     )
 question = st.text_input("Question", key="cmp_question")
 expected = next((p.fact for p in PRESETS if p.question == question), "")
@@ -132,9 +134,21 @@ def scorecard_table(results: list[CellResult]) -> pd.DataFrame:
         rows.setdefault("grounded", {})[col] = MARK[card.grounded]
         if r.expected_found is not None:
             rows.setdefault(f"states {expected}", {})[col] = MARK[r.expected_found]
-        rows.setdefault("length", {})[col] = f"{card.words} words, {card.sentences} sentences"
+        rows.setdefault("length", {})[col] = (
+            f"{card.words} words, {card.sentences} sentence{'s' if card.sentences != 1 else ''}"
+        )
         rows.setdefault("latency", {})[col] = f"{r.seconds:.1f} s (first token {r.ttft_s:.1f} s)"
     return pd.DataFrame(rows).T
+
+
+def cell_caption(r: CellResult, fact: str) -> str:
+    """The one-line scorecard under a cell: latency, style, grounding, the preset's fact."""
+    assert r.card is not None
+    line = (f"⏱ {r.seconds:.1f} s · style {r.card.style_passed}/{r.card.style_applicable}"
+            f" · grounded {MARK[r.card.grounded]}")
+    if fact and r.expected_found is not None:
+        line += f" · states {fact} {MARK[r.expected_found]}"
+    return line
 
 
 def stream_cell(cell: Cell, retrieval, box) -> CellResult:
@@ -151,14 +165,11 @@ def stream_cell(cell: Cell, retrieval, box) -> CellResult:
             )
         result = result_of(cell, question, retrieval, stream, time.perf_counter() - started,
                            expected)
-        st.caption(
-            f"⏱ {result.seconds:.1f} s · style {result.card.style_passed}/{result.card.style_applicable}"
-            f" · grounded {MARK[result.card.grounded]}"
-        )
+        st.caption(cell_caption(result, expected))
     return result
 
 
-def render_saved(results: list[CellResult]) -> None:
+def render_saved(results: list[CellResult], fact: str) -> None:
     for row, pair in enumerate((results[:2], results[2:])):
         for col, r in zip(st.columns(2), pair):
             with col.container(border=True):
@@ -168,10 +179,7 @@ def render_saved(results: list[CellResult]) -> None:
                 else:
                     st.markdown(r.text)
                 if r.card is not None:
-                    st.caption(
-                        f"⏱ {r.seconds:.1f} s · style {r.card.style_passed}/{r.card.style_applicable}"
-                        f" · grounded {MARK[r.card.grounded]}"
-                    )
+                    st.caption(cell_caption(r, fact))
 
 
 if st.button("▶️ Run the grid", key="cmp_run", type="primary", disabled=not question.strip()):
@@ -198,11 +206,11 @@ if st.button("▶️ Run the grid", key="cmp_run", type="primary", disabled=not 
     }
 elif last := st.session_state.get("cmp_last"):
     st.caption(f"Last run: *{last['question']}*")
-    render_saved(last["results"])
+    render_saved(last["results"], next((p.fact for p in PRESETS if p.question == last["question"]), ""))
 
 if last := st.session_state.get("cmp_last"):
     st.subheader("Scorecard")
-    st.dataframe(scorecard_table(last["results"]))
+    st.table(scorecard_table(last["results"]))  # static: every row and column, text wrapped
     st.caption(
         "Sources retrieved once for the question: "
         + ", ".join(f"[{i}] {name}" for i, name in enumerate(last["sources"], 1))

@@ -16,8 +16,8 @@ from lib.finetune import builder, dataset, registry  # noqa: E402
 from lib.finetune import openai_jobs as oa  # noqa: E402
 from lib.finetune.lora import TrainConfig, missing_modules  # noqa: E402
 from lib.finetune.train_local import current_job, start_job  # noqa: E402
-from lib.models import secrets_from  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
+from ui.model_switch import current_secrets  # noqa: E402
 from ui.resources import get_settings  # noqa: E402
 
 SOURCES = ("Bundled Orbit style set", "Chat feedback", "Upload a JSONL file")
@@ -246,9 +246,7 @@ with tab_local:
 
 # --------------------------------------------------------------------------- OpenAI jobs
 with tab_openai:
-    key = secrets_from(settings, openai_key=st.session_state.get("openai_api_key", "")).get(
-        "openai", ""
-    )
+    key = current_secrets().get("openai", "")  # the sidebar's key, else env / secrets.toml
     if not key:
         st.info(
             "Fine-tuning on OpenAI needs an API key: add one in the sidebar settings or set "

@@ -56,7 +56,7 @@ def test_grid_on_a_preset_question_scores_all_four_cells(local_server_cleanup):
     assert by_key["base_rag_off"].rule("R6").passed is None  # no documents given: n/a
     assert by_key["ft_rag_on"].rule("R6").passed is not None
     assert last["sources"]  # retrieved once, shown under the grid
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table.columns) == [r.label for r in results]
     assert "grounded" in table.index and "latency" in table.index
     assert any("⏱" in c.value for c in at.caption)

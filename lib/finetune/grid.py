@@ -38,6 +38,7 @@ class Preset:
     fact: str
     stale: str = ""
     note: str = ""
+    short: str = ""  # a button label that fits a fifth of the page
 
 
 PRESETS = (
@@ -46,30 +47,35 @@ PRESETS = (
         "£12.99",
         "£14.99",
         "cut from £14.99 on 1 March 2026",
+        "Orbit Metal fee",
     ),
     Preset(
         "What interest rate does Orbit Saver pay?",
         "3.85%",
         "4.10%",
         "lowered from 4.10% AER on 1 February 2026",
+        "Orbit Saver rate",
     ),
     Preset(
         "What is the Orbit FX margin for major currencies?",
         "0.45%",
         "0.55%",
         "cut from 0.55% on 15 January 2026",
+        "Orbit FX margin",
     ),
     Preset(
         "What is the late payment fee on the Orbit Credit Builder card?",
         "£12",
         "£15",
         "cut from £15 on 3 November 2025",
+        "Credit Builder late fee",
     ),
     Preset(
         "What rate does a new Orbit Fixed Saver 12M pay?",
         "4.20%",
         "4.45%",
         "changed from 4.45% AER on 15 March 2026",
+        "Fixed Saver 12M rate",
     ),
 )
 

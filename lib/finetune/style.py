@@ -179,6 +179,11 @@ def _rule_r2(text: str) -> RuleResult:
     return RuleResult("R2", "plain language", True, f"{mean:.0f} words per sentence")
 
 
+def _clip(text: str) -> str:
+    """A quoted snippet on one line (what the answer actually says, for a failed rule)."""
+    return " ".join(text.split()).strip()
+
+
 def check_rules(answer: str, question: str = "", n_sources: int = 0) -> tuple[RuleResult, ...]:
     """R1–R6 on one answer. R4 applies when the question or answer touches savings/FX."""
     text = answer.strip()
@@ -195,7 +200,9 @@ def check_rules(answer: str, question: str = "", n_sources: int = 0) -> tuple[Ru
         r6 = bool(cited) and all(1 <= c <= n_sources for c in cited)
         r6_detail = f"cites {list(cited)} of {n_sources}" if cited else "no [n] citation"
     return (
-        RuleResult("R1", "opening", text.startswith(OPENING), f'starts with "{OPENING}"'),
+        RuleResult("R1", "opening", text.startswith(OPENING),
+                   f'starts with "{OPENING}"' if text.startswith(OPENING) else
+                   f'starts "{_clip(text[:32])}…"'),
         _rule_r2(text),
         RuleResult(
             "R3",
@@ -207,9 +214,12 @@ def check_rules(answer: str, question: str = "", n_sources: int = 0) -> tuple[Ru
             "R4",
             "risk wording",
             (RISK_LINE in text) if topic else None,
-            f'topic "{topic.group(0)}"' if topic else "no savings/FX topic",
+            (f'topic "{topic.group(0)}"' + ("" if RISK_LINE in text else f', no "{RISK_LINE}"'))
+            if topic else "no savings/FX topic",
         ),
-        RuleResult("R5", "closing disclaimer", text.endswith(CLOSING), f'ends with "{CLOSING}"'),
+        RuleResult("R5", "closing disclaimer", text.endswith(CLOSING),
+                   "ends with the disclaimer" if text.endswith(CLOSING) else
+                   f'ends "…{_clip(text[-32:])}"'),
         RuleResult("R6", "cites sources", r6, r6_detail),
     )
 
