@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -63,6 +64,21 @@ class AppServer:
                 time.sleep(0.3)
         raise RuntimeError("streamlit did not become healthy in 60 s")
 
+    def stop_model_server(self, wait_s: float = 10.0) -> None:
+        """Stop the local model server this app started: it outlives the app by design.
+
+        Its pid is in the run file (waited for a little: a server still starting when the
+        app stopped writes it late); SIGTERM it, healthy or not.
+        """
+        info_path = self.data_dir / "run" / "llm_server.json"
+        deadline = time.monotonic() + wait_s
+        while not info_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        try:
+            os.kill(int(json.loads(info_path.read_text())["pid"]), signal.SIGTERM)
+        except (OSError, ValueError, KeyError):
+            pass
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -83,6 +99,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     server.start()
     yield server
     server.stop()
+    if (server.data_dir / "run").is_dir():  # the app started a local model server
+        server.stop_model_server()
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,20 @@
 """The Chat journey in Chromium: samples loaded, grounded answer streamed with sources,
 abstention, RAG off, the fine-tuned model, history across pages, new chat.
 
-The app starts its own local model server (as `make run` does); the fixture stops it.
+The app starts its own local model server (as `make run` does); the app_server fixture
+stops it at the end.
 Only structure is asserted, never the model's wording.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from lib.config import SAMPLE_DOCS_DIR
-from lib.local_server import INFO_FILE
-from tests.browser.conftest import ARTIFACTS, AppServer, assert_no_exception, wait_idle
+from tests.browser.conftest import ARTIFACTS, assert_no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -27,33 +23,6 @@ GROUNDED = {q["_id"]: q for q in map(json.loads, filter(str.strip, _LINES))}
 CHARGEBACK = GROUNDED["g04"]  # answer in account_terms.pdf and support_faq.md
 OUT_OF_SCOPE = "Who won the 2022 FIFA World Cup?"  # top cosine 0.15: abstains
 ABSTAINED = "The documents do not seem to contain the answer"
-
-
-@pytest.fixture(scope="module")
-def chat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """A fresh app (empty index); its local model server is stopped at the end too."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = AppServer(tmp_path_factory.mktemp("chat-browser") / "data")
-    server.start()
-    yield server
-    server.stop()
-    stop_model_server(server.data_dir)
-
-
-def stop_model_server(data_dir: Path, wait_s: float = 10.0) -> None:
-    """The model server outlives the app by design: stop the one this app started.
-
-    Read its pid from the run file (waiting a little: a server still starting when the app
-    stopped writes it late) and SIGTERM it, healthy or not.
-    """
-    info_path = data_dir / "run" / INFO_FILE
-    deadline = time.monotonic() + wait_s
-    while not info_path.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    try:
-        os.kill(int(json.loads(info_path.read_text())["pid"]), signal.SIGTERM)
-    except (OSError, ValueError, KeyError):
-        pass
 
 
 def messages(page):
@@ -96,10 +65,10 @@ def last_answer(page):
     return messages(page).last
 
 
-def test_chat_journey(chat_app, page):
+def test_chat_journey(app_server, page):
     started = time.monotonic()
     # Samples loaded through the UI, as a new user would.
-    page.goto(f"{chat_app.url}/documents")
+    page.goto(f"{app_server.url}/documents")
     wait_idle(page)
     page.get_by_role("button", name="📦 Load sample documents").click()
     page.get_by_role("heading", name="Indexed documents (8)").wait_for(timeout=120_000)
