@@ -33,6 +33,15 @@ st.caption(
 )
 
 
+def duration(seconds: float) -> str:
+    """'45 s' or '12 min': a time estimate a user can read at a glance."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def load_source(source: str) -> list:
     """Examples from the chosen source; problems are shown, never raised."""
     if source == SOURCES[0]:
@@ -40,8 +49,9 @@ def load_source(source: str) -> list:
     if source == SOURCES[1]:
         harvest = builder.from_feedback(load_feedback(data_dir))
         st.caption(
-            f"From chat feedback: {harvest.from_thumbs_up} 👍 answers, "
-            f"{harvest.from_corrections} corrections; skipped {harvest.skipped_down} 👎 "
+            f"From chat feedback: {plural(harvest.from_thumbs_up, '👍 answer')}, "
+            f"{plural(harvest.from_corrections, 'corrected answer')}; skipped "
+            f"{harvest.skipped_down} 👎 "
             f"without a correction and {harvest.skipped_other} others."
         )
         if not harvest.examples:
@@ -198,7 +208,8 @@ with tab_local:
         st.caption(
             f"LoRA r=8, alpha 16 on q/k/v/o of SmolLM2-135M, CPU, 2 threads. "
             f"{n} training examples ≈ {steps * 4 / max(n, 1):.1f} epochs; "
-            f"≥ {steps * SECONDS_PER_STEP / 60:.0f} min (more for long examples or a busy machine)."
+            f"≥ {duration(steps * SECONDS_PER_STEP)} of training after ~20 s of loading "
+            "(more for long examples or a busy machine)."
         )
         if st.button("🚀 Train", key="ft_train_start", disabled=running or not n, type="primary"):
             try:
