@@ -57,6 +57,7 @@ def build_params(model: Path, adapters: Sequence[Path], host: str, port: int,
     for cpu in (p.cpuparams, p.cpuparams_batch):
         cpu.poll = tuning.poll
     p.flash_attn_type = tuning.flash_attn
+    p.cache_ram_mib = tuning.cache_ram_mib
     p.offline = True
     p.ui = False
     p.hostnames = [host]
@@ -177,9 +178,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--ubatch", type=int, default=d.n_ubatch)
     ap.add_argument("--poll", type=int, default=d.poll)
     ap.add_argument("--flash-attn", type=int, default=d.flash_attn, choices=(-1, 0, 1))
+    ap.add_argument("--cache-ram", type=int, default=d.cache_ram_mib,
+                    help="llama.cpp's host-RAM prompt cache in MiB (0 = off: it ignores LoRA)")
     args = ap.parse_args(argv)
     tuning = ServerTuning(args.ctx, args.threads, args.batch_threads, args.batch, args.ubatch,
-                          args.poll, args.flash_attn)
+                          args.poll, args.flash_attn, args.cache_ram)
     if args.stop:
         stop_recorded(args.data_dir)
         return

@@ -57,13 +57,19 @@ class ServerTuning:
     n_ubatch: int = 512  # physical batch
     poll: int = 50  # llama.cpp's busy-wait level (0-100) between graph tasks
     flash_attn: int = -1  # -1 auto, 0 off, 1 on
+    # llama.cpp's host-RAM prompt cache (default 8 GiB) saves a slot's KV state and restores
+    # it for a later, similar prompt, ignoring which LoRA computed it. Measured: base asks
+    # g02, fine-tuned asks g01 then g02 -> the fine-tuned g02 answer reused the base KV and
+    # differed from a clean server's. Off: the one slot still reuses its own prefix (the
+    # fixed system prompt), and request_options drops that on an adapter switch.
+    cache_ram_mib: int = 0
 
     def args(self) -> list[str]:
         """The same knobs as CLI arguments of `python -m lib.llm_server`."""
         return ["--ctx", str(self.n_ctx), "--threads", str(self.threads),
                 "--batch-threads", str(self.batch_threads), "--batch",
                 str(self.n_batch), "--ubatch", str(self.n_ubatch), "--poll", str(self.poll),
-                "--flash-attn", str(self.flash_attn)]
+                "--flash-attn", str(self.flash_attn), "--cache-ram", str(self.cache_ram_mib)]
 
 
 def _pid_alive(pid: int) -> bool:

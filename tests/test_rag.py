@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from lib.config import SAMPLE_DOCS_DIR
+from lib.config import SAMPLE_DOCS_DIR, load_settings
 from lib.models import ModelSpec
 from lib.rag import (
     DEFAULT_MIN_CONFIDENCE,
@@ -190,3 +190,32 @@ def test_budget_counts_with_the_models_tokenizer(sample_store):
     list(stream)
     assert 1 <= len(stream.answer.sources) < 6
     assert stream.answer.timings.prompt_tokens <= 700 - 64
+
+
+def test_no_kv_state_crosses_models_through_the_prompt_cache(sample_store, tmp_path):
+    """base asks g02; fine-tuned asks g01, then g02: that answer equals a clean server's.
+
+    llama.cpp's host-RAM prompt cache restored the *base* KV state for the fine-tuned g02
+    (same prompt, other LoRA) and changed its answer: ServerTuning.cache_ram_mib = 0.
+    """
+    from lib.local_server import LocalServer
+    from lib.models import LOCAL_FINE_TUNED, find_model, list_models
+
+    settings = load_settings()
+    tuned = find_model(list_models(settings), LOCAL_FINE_TUNED)
+    assert tuned is not None, "the shipped adapter is missing"
+    short = RagSettings(max_answer_tokens=40)
+
+    def fine_tuned_g02(data_dir, base_first: bool) -> str:
+        server = LocalServer(data_dir, watch_parent=True)
+        try:
+            steps = [(BASE, GROUNDED[1])] if base_first else []
+            for spec, item in [*steps, (tuned, GROUNDED[0]), (tuned, GROUNDED[1])]:
+                stream = ask(item["question"], sample_store, spec, short, server=server,
+                             data_dir=settings.data_dir)
+                text = "".join(stream)
+            return text
+        finally:
+            server.stop()
+
+    assert fine_tuned_g02(tmp_path / "a", True) == fine_tuned_g02(tmp_path / "b", False)
