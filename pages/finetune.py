@@ -21,7 +21,10 @@ from ui.model_switch import current_secrets  # noqa: E402
 from ui.resources import get_settings  # noqa: E402
 
 SOURCES = ("Bundled Orbit style set", "Chat feedback", "Upload a JSONL file")
-SECONDS_PER_STEP = 1.5  # measured on short examples (2 cores); longer examples take longer
+# A step (batch 4) costs about this many seconds per token of the mean example, on an idle
+# 2-core machine: 5.6 s/step at ~267 tokens (the bundled set, bench/train.py CPU time) and
+# 1.46 s/step on short ~70-token examples (the offline-models notes) — both ≈ 0.021.
+SECONDS_PER_STEP_PER_TOKEN = 0.021
 settings = get_settings()
 data_dir = settings.data_dir
 
@@ -181,7 +184,9 @@ with tab_data:
             key="ft_dl_val",
             disabled=not val,
         )
-        st.session_state.ft_dataset = {"train": train, "val": val, "all": examples}
+        st.session_state.ft_dataset = {
+            "train": train, "val": val, "all": examples, "mean_tokens": stats.mean_tokens
+        }
     else:
         st.session_state.ft_dataset = {"train": [], "val": [], "all": []}
 
@@ -199,6 +204,7 @@ with tab_local:
         job = current_job(data_dir)
         running = job is not None and job.running
         n = len(current["train"])
+        mean_tokens = current.get("mean_tokens", 0.0)
         c1, c2, c3, c4 = st.columns(4)
         name = c1.text_input("Adapter name", "my-style", key="ft_name")
         default_steps = max(10, min(200, math.ceil(2 * n / 4))) if n else 30
@@ -208,8 +214,8 @@ with tab_local:
         st.caption(
             f"LoRA r=8, alpha 16 on q/k/v/o of SmolLM2-135M, CPU, 2 threads. "
             f"{n} training examples ≈ {steps * 4 / max(n, 1):.1f} epochs; "
-            f"≥ {duration(steps * SECONDS_PER_STEP)} of training after ~20 s of loading "
-            "(more for long examples or a busy machine)."
+            f"≈ {duration(steps * SECONDS_PER_STEP_PER_TOKEN * mean_tokens)} of training "
+            "on an idle 2-core machine, after ~20 s of loading (longer when it is busy)."
         )
         if st.button("🚀 Train", key="ft_train_start", disabled=running or not n, type="primary"):
             try:
