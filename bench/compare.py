@@ -1,6 +1,6 @@
 """The Compare page's batch mode from the command line: per-cell averages of the 2×2 grid.
 
-    .venv/bin/python bench/compare.py [--n N] [--set grounded|presets]
+    .venv/bin/python bench/compare.py [--n N] [--set grounded|presets] [--adapter X.gguf]
 
 Ingests the sample documents into a temporary data dir, starts the real local server with
 the shipped adapter and runs `lib.finetune.batch` (the code behind the page's "Run batch")
@@ -26,7 +26,15 @@ from lib.embeddings import get_embedder  # noqa: E402
 from lib.finetune.batch import start_batch  # noqa: E402
 from lib.finetune.grid import PRESETS, GridContext, cells, grounded_questions  # noqa: E402
 from lib.local_server import LocalServer  # noqa: E402
-from lib.models import LOCAL_BASE, LOCAL_FINE_TUNED, adapter_paths, find_model, list_models  # noqa: E402
+from lib.models import (  # noqa: E402
+    LOCAL_BASE,
+    LOCAL_FINE_TUNED,
+    LOCAL_MODEL_ID,
+    ModelSpec,
+    adapter_paths,
+    find_model,
+    list_models,
+)
 from lib.samples import sample_files  # noqa: E402
 from lib.store import Store  # noqa: E402
 
@@ -37,6 +45,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=("grounded", "presets"), default="grounded")
     ap.add_argument("--n", type=int, default=0, help="only the first N questions")
+    ap.add_argument("--adapter", type=Path, help="a candidate GGUF adapter instead of the "
+                    "shipped one (to measure it before shipping)")
     args = ap.parse_args()
     questions = (
         grounded_questions()
@@ -52,10 +62,14 @@ def main() -> int:
         store.ingest(sample_files())
         options = list_models(settings)
         base, tuned = find_model(options, LOCAL_BASE), find_model(options, LOCAL_FINE_TUNED)
+        if args.adapter:
+            tuned = ModelSpec(f"Candidate {args.adapter.name}", "local", LOCAL_MODEL_ID,
+                              adapter=str(args.adapter.resolve()), adapter_scale=1.0)
         assert base and tuned, "the shipped adapter is missing: run `make adapter`"
+        adapters = adapter_paths(data_dir) + ([args.adapter.resolve()] if args.adapter else [])
         server = LocalServer(data_dir, watch_parent=True)
         try:
-            server.ensure(adapter_paths(data_dir))
+            server.ensure(adapters)
             ctx = GridContext(index=store, server=server, data_dir=data_dir)
             run = start_batch(questions, cells(base, tuned), ctx)
             state = run.wait()
