@@ -22,8 +22,8 @@ from ui.resources import get_settings  # noqa: E402
 
 SOURCES = ("Bundled Orbit style set", "Chat feedback", "Upload a JSONL file")
 # A step (batch 4) costs about this many seconds per token of the mean example, on an idle
-# 2-core machine: 5.6 s/step at ~267 tokens (the bundled set, bench/train.py CPU time) and
-# 1.46 s/step on short ~70-token examples (the offline-models notes) — both ≈ 0.021.
+# 2-core machine: 5.6 s/step at ~267 tokens per example (the bundled set, from bench/train.py's
+# CPU time). Assumed proportional to length (attention is small at these lengths).
 SECONDS_PER_STEP_PER_TOKEN = 0.021
 settings = get_settings()
 data_dir = settings.data_dir
