@@ -100,6 +100,15 @@ def test_without_a_key_the_openai_tab_says_so():
     assert any("needs an API key" in str(i.value) for i in at.info)
 
 
+def test_a_key_typed_in_the_sidebar_opens_the_openai_tab():
+    at = open_finetune()
+    at.session_state["openai_key"] = "sk-typed-in-the-sidebar"  # what Providers stores
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("needs an API key" in str(i.value) for i in at.info)
+    assert "ft_oa_start" in [b.key for b in at.button]
+
+
 @pytest.mark.skipif(bool(missing_modules()), reason="training extra not installed")
 def test_local_training_from_the_page_registers_a_model(isolated_data_dir: Path):
     at = open_finetune()
