@@ -185,7 +185,8 @@ def test_split_is_seeded_and_complete():
     assert sorted(map(json.dumps, train + val)) == sorted(map(json.dumps, examples))
     assert builder.split(examples, 0.2, seed=1) == (train, val)
     assert builder.split(examples, 0.2, seed=2) != (train, val)
-    assert builder.split(examples[:3], 0.05)[1]  # a tiny set still gets one validation example
+    assert builder.split(examples[:10], 0.05)[1]  # a small set still gets one validation example
+    assert builder.split(examples[:3], 0.1) == (examples[:3], [])  # a tiny one trains on all
 
 
 # ---- the bundled dataset

@@ -123,16 +123,20 @@ def from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Any]:
     return examples
 
 
+MIN_FOR_VALIDATION = 10
+
+
 def split(
     examples: Sequence[Example], val_fraction: float = 0.1, seed: int = 0
 ) -> tuple[list[Example], list[Example]]:
-    """A seeded train/validation split; validation gets at least one example when it can."""
+    """A seeded train/validation split; from MIN_FOR_VALIDATION examples on, at least one
+    goes to validation (below that every example is worth more in training)."""
     if not 0 <= val_fraction < 1:
         raise ValueError("the validation share must be at least 0 and below 1")
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
     n_val = round(len(examples) * val_fraction)
-    if val_fraction > 0 and len(examples) > 1:
+    if val_fraction > 0 and len(examples) >= MIN_FOR_VALIDATION:
         n_val = max(1, n_val)
     val = sorted(order[:n_val])
     train = sorted(order[n_val:])
