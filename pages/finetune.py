@@ -136,6 +136,8 @@ with tab_data:
     examples = list(validation.examples)
     if validation.errors:
         st.markdown(f"**{len(validation.errors)} problem(s)** — fix them in the table:")
+    elif examples:
+        st.caption(f"✅ {len(examples)} examples pass validation (format, roles, duplicates, length).")
     show_issues(validation.errors, "row")
     show_issues(validation.warnings, "row")
     if examples:
@@ -150,8 +152,9 @@ with tab_data:
         cols = st.columns(5)
         cols[0].metric("Examples", stats.n_examples)
         cols[1].metric(
-            "Tokens / example (min·mean·max)",
+            "Tokens per example",
             f"{stats.min_tokens}·{stats.mean_tokens:.0f}·{stats.max_tokens}",
+            help="min · mean · max; an offline estimate close to OpenAI's tokenizer",
         )
         cols[2].metric("Tokens in the file", f"{stats.total_tokens:,}")
         cols[3].metric("Epochs", stats.epochs)
