@@ -12,7 +12,8 @@ from ui.frame import frame
 
 frame("Chat")
 
-from lib.feedback import new_record, save_feedback  # noqa: E402  (after frame: page config first)
+from lib import search_lab  # noqa: E402  (after frame: page config first)
+from lib.feedback import new_record, save_feedback  # noqa: E402
 from lib.rag import RagSettings, ask, split_sources  # noqa: E402
 from lib.search import Method  # noqa: E402
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
@@ -80,8 +81,8 @@ def where(hit: Hit) -> str:
                       if x)
 
 
-def render_source(n: int, hit: Hit, key: str) -> None:
-    """One source: where it is, its score, a snippet, and the whole chunk on demand."""
+def render_source(n: int, hit: Hit, key: str, question: str) -> None:
+    """One source: where it is, its score, the part matching the question, the whole chunk on demand."""
     c = hit.chunk
     c_where, c_view = st.columns([6, 1], vertical_alignment="center")
     c_where.markdown(f"**\\[{n}\\]** {plain(where(hit))} · {hit.method} score "
@@ -89,8 +90,9 @@ def render_source(n: int, hit: Hit, key: str) -> None:
     with c_view.popover("View chunk", key=f"{key}_chunk", width="stretch"):
         st.caption(f"{plain(c.doc_name)} · chunk `{c.id}` · characters {c.start}–{c.end}")
         st.text(c.text)
-    snippet = " ".join(c.text.split())
-    st.caption(plain(snippet[:280]) + ("…" if len(snippet) > 280 else ""))
+    # the window around the question's words, marked (HTML-escaped by highlight)
+    snippet = search_lab.highlight(" ".join(c.text.split()), question, max_chars=280)
+    st.markdown(f'<div style="font-size:0.875rem;opacity:0.75;margin-bottom:0.75rem">{snippet}</div>', unsafe_allow_html=True)
 
 
 _CITED = re.compile(r"\[(\d+)\]")
@@ -108,7 +110,7 @@ def with_badges(text: str, answer: Answer) -> str:
     return _CITED.sub(badge, text)
 
 
-def render_sources(answer: Answer, key: str) -> None:
+def render_sources(answer: Answer, key: str, question: str) -> None:
     """Cited sources first, then the retrieved-but-not-cited ones."""
     if not answer.sources:
         return
@@ -117,11 +119,11 @@ def render_sources(answer: Answer, key: str) -> None:
     with st.expander(f"📚 {title}, {len(uncited)} retrieved, not cited"
                      if not answer.abstained else f"📚 {title}"):
         for n, hit in cited:
-            render_source(n, hit, f"{key}_{n}")
+            render_source(n, hit, f"{key}_{n}", question)
         if uncited and not answer.abstained:
             st.markdown("*Retrieved, not cited:*")
         for n, hit in uncited:
-            render_source(n, hit, f"{key}_{n}")
+            render_source(n, hit, f"{key}_{n}", question)
 
 
 def render_timings(answer: Answer) -> None:
@@ -178,7 +180,7 @@ def render_assistant(i: int, msg: dict[str, Any]) -> None:
     answer: Answer | None = msg.get("answer")
     if answer is None:
         return
-    render_sources(answer, f"chat_src_{i}")
+    render_sources(answer, f"chat_src_{i}", msg.get("question", ""))
     render_timings(answer)
     render_feedback(i, msg)
 

@@ -75,6 +75,7 @@ def test_grounded_answer_with_sources_timings_and_feedback(sample_data_dir):
     assert "first token" in captions(at) and "prompt +" in captions(at)
     shown = " ".join(m.value.replace("\\", "") for m in at.markdown)  # markdown-escaped names
     assert "account_terms.pdf" in shown or "support_faq.md" in shown
+    assert "<mark>chargeback</mark>" in shown.lower(), "snippets show the question's words"
 
     at.feedback(key="chat_thumbs_1").set_value(0).run()  # thumbs down
     at.text_area(key="chat_fix_text_1").set_value("You have 120 days [1].")
