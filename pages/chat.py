@@ -13,6 +13,7 @@ from ui.frame import frame
 frame("Chat")
 
 from lib import search_lab  # noqa: E402  (after frame: page config first)
+from lib.chat_history import load_history, save_history  # noqa: E402
 from lib.feedback import new_record, save_feedback  # noqa: E402
 from lib.rag import RagSettings, ask, split_sources  # noqa: E402
 from lib.search import Method  # noqa: E402
@@ -23,8 +24,9 @@ from ui.resources import get_settings, get_store  # noqa: E402
 log = logging.getLogger(__name__)
 METHODS = [m.value for m in Method]
 # plain session keys (survive page switches) -> defaults; widgets sync into them
-DEFAULTS: dict[str, Any] = {"chat_history": [], "chat_rag": True, "chat_method": "hybrid",
-                            "chat_k": 4}
+DEFAULTS: dict[str, Any] = {"chat_rag": True, "chat_method": "hybrid", "chat_k": 4}
+if "chat_history" not in st.session_state:  # a new session continues the saved conversation
+    st.session_state.chat_history = load_history(get_settings().data_dir)
 for _key, _default in DEFAULTS.items():
     st.session_state.setdefault(_key, list(_default) if isinstance(_default, list) else _default)
 
@@ -53,6 +55,7 @@ c_k.slider("Chunks (k)", 1, 8, value=st.session_state.chat_k, key="_chat_k", on_
            args=("_chat_k",), disabled=not st.session_state.chat_rag)
 if c_new.button("🧹 New chat", key="chat_new", width="stretch"):
     st.session_state.chat_history = []
+    save_history(settings.data_dir, [])
 rag_note = "grounded in your documents" if st.session_state.chat_rag else "RAG off: no documents"
 st.caption(f"Model: **{spec.label}** ({spec.model}) · {rag_note}")
 if st.session_state.chat_rag and store is not None and store.n_chunks == 0:
@@ -143,6 +146,7 @@ def store_feedback(i: int, rating: str | None = None, correction: str | None = N
     msg = st.session_state.chat_history[i]
     try:
         msg["feedback"] = save_feedback(settings.data_dir, msg["feedback"], rating, correction)
+        save_history(settings.data_dir, st.session_state.chat_history)
     except RagLabError as err:
         st.session_state[f"chat_fb_error_{i}"] = err.reason
 
@@ -232,4 +236,5 @@ if question := st.chat_input("Ask about your documents", key="chat_input"):
         st.markdown(question)
     with st.chat_message("assistant"):
         st.session_state.chat_history.append(answer_question(question))
+    save_history(settings.data_dir, st.session_state.chat_history)
     st.rerun()  # redraw through the history loop: sources, timings and feedback widgets

@@ -101,13 +101,17 @@ def test_out_of_scope_abstains_and_rag_off_answers_without_sources(sample_data_d
     assert "RAG off" in captions(at)
 
 
-def test_history_survives_page_switch_and_new_chat_clears(sample_data_dir):
+def test_history_survives_page_switch_and_restart_and_new_chat_clears(sample_data_dir):
     at = ask(chat(sample_data_dir), "Who won the 2022 FIFA World Cup?")
     at.switch_page("pages/documents.py").run()
     at.switch_page("pages/chat.py").run()
     assert len(at.chat_message) == 2 and not at.exception
+    restarted = chat(sample_data_dir)  # a new session, as after an app restart
+    assert [m.name for m in restarted.chat_message] == ["user", "assistant"]
+    assert any(e.label.startswith("📚") for e in restarted.expander), "sources come back too"
     at.button(key="chat_new").click().run()
     assert len(at.chat_message) == 0
+    assert len(chat(sample_data_dir).chat_message) == 0, "New chat clears the saved one"
 
 
 def test_provider_error_is_one_line(sample_data_dir):
