@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {"chat_rag": True, "chat_method": "hybrid", "chat_k":
 if "chat_history" not in st.session_state:  # a new session continues the saved conversation
     st.session_state.chat_history = load_history(get_settings().data_dir)
 for _key, _default in DEFAULTS.items():
-    st.session_state.setdefault(_key, list(_default) if isinstance(_default, list) else _default)
+    st.session_state.setdefault(_key, _default)
 
 
 def _sync(widget_key: str) -> None:

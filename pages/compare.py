@@ -31,7 +31,7 @@ from lib.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
 from lib.samples import labelled_queries  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
 from ui.model_switch import current_secrets  # noqa: E402
-from ui.resources import get_settings, get_store  # noqa: E402
+from ui.resources import get_settings, store_or_stop  # noqa: E402
 
 MARK = {True: "✅", False: "❌", None: "–"}
 settings = get_settings()
@@ -43,11 +43,7 @@ st.caption(
     "under the grid is computed by code (style rules R1–R6, grounding, length)."
 )
 
-try:
-    store = get_store()
-except RagLabError as err:
-    st.error(err.reason)
-    st.stop()
+store = store_or_stop()
 if store.n_chunks == 0:
     st.info(
         "The index is empty: load the sample documents on the Documents page first "

@@ -28,7 +28,7 @@ from lib.evaluation.runner import EvalConfig
 from lib.fusion import FusionSettings
 from lib.samples import sample_files
 from lib.types import ChunkSettings, RagLabError
-from ui.resources import get_settings, get_store
+from ui.resources import get_settings, store_or_stop
 
 log = logging.getLogger(__name__)
 SOURCES = ["📦 Sample queries on your index", "📁 BEIR folder on disk", "⬆️ Upload a BEIR zip"]
@@ -41,11 +41,7 @@ st.caption(
     "through the same search the app uses; each document is scored by its best chunk."
 )
 settings = get_settings()
-try:
-    store = get_store()
-except RagLabError as err:
-    st.error(err.reason)
-    st.stop()
+store = store_or_stop()
 
 
 def read_config() -> tuple[EvalConfig, str | None, ChunkSettings | None]:

@@ -14,7 +14,7 @@ from lib.samples import labelled_queries
 from lib.search import hybrid_search, keyword_search, vector_search
 from lib.types import Hit, ProviderError, RagLabError
 from ui.frame import frame
-from ui.resources import get_settings, get_store
+from ui.resources import get_settings, store_or_stop
 
 frame("Search lab")
 
@@ -27,11 +27,7 @@ st.caption(
     "and **hybrid** (both, fused). A 🟦 badge marks a chunk that several columns found."
 )
 
-try:
-    store = get_store()
-except RagLabError as err:
-    st.error(err.reason)
-    st.stop()
+store = store_or_stop()
 
 if store.n_chunks == 0:
     st.info("The index is empty: add documents (or load the samples) on the Documents page first.")

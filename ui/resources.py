@@ -33,6 +33,17 @@ def get_store():
     return _open_store(str(settings.data_dir), settings.embedder)
 
 
+def store_or_stop():
+    """The index, or its one-line reason shown and the page stopped (pages that need it)."""
+    from lib.types import RagLabError
+
+    try:
+        return get_store()
+    except RagLabError as err:
+        st.error(err.reason)
+        st.stop()
+
+
 def rebuild_store(progress) -> None:
     """Re-embed the index with the configured embedder, then reopen it (Documents page)."""
     from lib.embeddings import get_embedder
