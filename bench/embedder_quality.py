@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import lib  # noqa: E402,F401  (offline env before onnxruntime)
-from lib.embeddings import MiniLMEmbedder  # noqa: E402
+from lib.retrieval.embeddings import MiniLMEmbedder  # noqa: E402
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "scifact"
 TOLERANCE = 0.005

@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import lib  # noqa: E402,F401  (offline env before onnxruntime)
-from lib.chunking import split_document  # noqa: E402
+from lib.ingest.chunking import split_document  # noqa: E402
 from lib.config import load_settings  # noqa: E402
-from lib.documents import parse_document  # noqa: E402
-from lib.embeddings import get_embedder  # noqa: E402
-from lib.store import Store  # noqa: E402
+from lib.ingest.documents import parse_document  # noqa: E402
+from lib.retrieval.embeddings import get_embedder  # noqa: E402
+from lib.index.store import Store  # noqa: E402
 from lib.types import ChunkSettings  # noqa: E402
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "scifact"

@@ -6,7 +6,7 @@
 Each run asks a *different* sample question with its own 4 chunks (BM25 top-4 over the
 sample documents, default chunk settings), so the question part is cold; only the fixed
 system message can come from llama.cpp's prompt cache, as in the app. The prompt is the
-app's own (lib.rag). TTFT is measured by the client (first streamed token), generation
+app's own (lib.generation.rag). TTFT is measured by the client (first streamed token), generation
 speed from the server's own timings. The last line is one JSON object.
 """
 
@@ -24,13 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lib  # noqa: E402,F401  (offline env first)
-from lib.chunking import split_document  # noqa: E402
+from lib.ingest.chunking import split_document  # noqa: E402
 from lib.config import SAMPLE_DOCS_DIR  # noqa: E402
-from lib.documents import parse_document  # noqa: E402
-from lib.keyword import KeywordIndex  # noqa: E402
-from lib.local_server import LocalServer, ServerTuning  # noqa: E402
-from lib.models import LOCAL_MODEL_ID, SHIPPED_ADAPTER, ModelSpec, make_client  # noqa: E402
-from lib.rag import ANSWER_PREFIX, build_messages  # noqa: E402
+from lib.ingest.documents import parse_document  # noqa: E402
+from lib.retrieval.keyword import KeywordIndex  # noqa: E402
+from lib.generation.local_server import LocalServer, ServerTuning  # noqa: E402
+from lib.generation.models import LOCAL_MODEL_ID, SHIPPED_ADAPTER, ModelSpec, make_client  # noqa: E402
+from lib.generation.rag import ANSWER_PREFIX, build_messages  # noqa: E402
 from lib.samples import sample_files  # noqa: E402
 from lib.types import ChunkSettings, Hit  # noqa: E402
 

@@ -22,12 +22,12 @@ sys.path.insert(0, str(ROOT))
 
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import load_settings  # noqa: E402
-from lib.embeddings import get_embedder  # noqa: E402
+from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.evaluation.__main__ import format_table  # noqa: E402
 from lib.evaluation.api import evaluate_beir  # noqa: E402
 from lib.evaluation.progress import ProgressBar  # noqa: E402
 from lib.evaluation.runner import EvalConfig  # noqa: E402
-from lib.fusion import FusionSettings  # noqa: E402
+from lib.retrieval.fusion import FusionSettings  # noqa: E402
 from lib.types import ChunkSettings  # noqa: E402
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "scifact"

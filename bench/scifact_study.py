@@ -6,7 +6,7 @@ Scores every document for every query once (from the embedding cache that bench/
 `python -m lib.evaluation` filled), then compares, by nDCG@10 on the train split (809 queries,
 for choosing) and the test split (300 queries, for reporting):
   granularity: whole documents (title + text) vs the best 128-token chunk (title prepended);
-  fusion: lib.fusion.fuse on each retriever's top 50 documents (RRF k=60, min-max and z-score
+  fusion: lib.retrieval.fusion.fuse on each retriever's top 50 documents (RRF k=60, min-max and z-score
   at alpha 0.5: a document missing from one list gets that list's lowest score), and
   "exact union" z-score: every candidate of either list gets its real score from both
   retrievers before normalising (needs an index that can score given ids).
@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import load_settings  # noqa: E402
-from lib.embeddings import get_embedder  # noqa: E402
+from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.evaluation.beir import load_beir  # noqa: E402
 from lib.evaluation.cache import CachedEmbedder  # noqa: E402
 from lib.evaluation.corpus import document_chunks  # noqa: E402
 from lib.evaluation.metrics import ndcg_at_k  # noqa: E402
-from lib.fusion import FusionSettings, fuse  # noqa: E402
-from lib.keyword import KeywordIndex  # noqa: E402
+from lib.retrieval.fusion import FusionSettings, fuse  # noqa: E402
+from lib.retrieval.keyword import KeywordIndex  # noqa: E402
 from lib.types import ChunkSettings  # noqa: E402
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "scifact"

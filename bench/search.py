@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import load_settings  # noqa: E402
-from lib.embeddings import get_embedder  # noqa: E402
-from lib.keyword import KeywordIndex, analyze  # noqa: E402
-from lib.search import hybrid_search, keyword_search, vector_search  # noqa: E402
+from lib.retrieval.embeddings import get_embedder  # noqa: E402
+from lib.retrieval.keyword import KeywordIndex, analyze  # noqa: E402
+from lib.retrieval.search import hybrid_search, keyword_search, vector_search  # noqa: E402
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "scifact"
 PER_FILE = 50
@@ -83,8 +83,8 @@ def load_scifact(folder: Path) -> tuple[list[dict], list[str]]:
 
 def abstract_files(corpus: list[dict], target_chunks: int) -> list[tuple[str, bytes]]:
     """Markdown files of PER_FILE abstracts, enough for about `target_chunks` chunks."""
-    from lib.chunking import split_document
-    from lib.documents import parse_document
+    from lib.ingest.chunking import split_document
+    from lib.ingest.documents import parse_document
     from lib.types import ChunkSettings
 
     files, n_chunks = [], 0
@@ -131,7 +131,7 @@ def time_methods(store, queries: list[str], k: int = 10) -> dict[str, dict[str, 
 
 
 def ingest(data_dir: Path, embedder, files) -> tuple[object, float]:
-    from lib.store import Store
+    from lib.index.store import Store
 
     store = Store(data_dir, embedder)
     start = time.perf_counter()

@@ -11,8 +11,8 @@ from ui.frame import frame
 
 frame("Compare")
 
-from lib.finetune.batch import current_batch, start_batch  # noqa: E402
-from lib.finetune.grid import (  # noqa: E402
+from lib.compare.batch import current_batch, start_batch  # noqa: E402
+from lib.compare.grid import (  # noqa: E402
     PRESETS,
     Cell,
     CellResult,
@@ -25,9 +25,9 @@ from lib.finetune.grid import (  # noqa: E402
     result_of,
     start_cell,
 )
-from lib.llm import ensure_local  # noqa: E402
-from lib.local_server import get_local_server  # noqa: E402
-from lib.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
+from lib.generation.client import ensure_local  # noqa: E402
+from lib.generation.local_server import get_local_server  # noqa: E402
+from lib.generation.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
 from lib.samples import labelled_queries  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
 from ui.model_switch import current_secrets  # noqa: E402

@@ -11,7 +11,7 @@ from ui.frame import frame
 
 frame("Documents")
 
-from lib.chunking import split_document  # noqa: E402  (after frame: page config first)
+from lib.ingest.chunking import split_document  # noqa: E402  (after frame: page config first)
 from lib.samples import sample_files  # noqa: E402
 from lib.types import ChunkSettings, EmbedderMismatchError, IngestResult, RagLabError  # noqa: E402
 from ui.resources import get_settings, get_store, rebuild_store, set_aside_store  # noqa: E402

@@ -25,7 +25,7 @@ from lib.evaluation.archive import extract_beir_zip
 from lib.evaluation.beir import available_splits, check_folder
 from lib.evaluation.report import metric_names, metric_rows, query_deltas, sweep_rows, win_loss
 from lib.evaluation.runner import EvalConfig
-from lib.fusion import FusionSettings
+from lib.retrieval.fusion import FusionSettings
 from lib.samples import sample_files
 from lib.types import ChunkSettings, RagLabError
 from ui.resources import get_settings, store_or_stop

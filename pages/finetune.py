@@ -11,7 +11,7 @@ from ui.frame import frame
 
 frame("Fine-tune")
 
-from lib.feedback import load_feedback  # noqa: E402
+from lib.chat.feedback import load_feedback  # noqa: E402
 from lib.finetune import builder, dataset, registry  # noqa: E402
 from lib.finetune import openai_jobs as oa  # noqa: E402
 from lib.finetune.lora import TrainConfig, missing_modules  # noqa: E402

@@ -7,11 +7,11 @@ import time
 
 import streamlit as st
 
-from lib import search_lab as lab
-from lib.fusion import FusionMode, FusionSettings, Normalization
-from lib.rerank import RerankClient
+from lib.retrieval import search_lab as lab
+from lib.retrieval.fusion import FusionMode, FusionSettings, Normalization
+from lib.retrieval.rerank import RerankClient
 from lib.samples import labelled_queries
-from lib.search import hybrid_search, keyword_search, vector_search
+from lib.retrieval.search import hybrid_search, keyword_search, vector_search
 from lib.types import Hit, ProviderError, RagLabError
 from ui.frame import frame
 from ui.resources import get_settings, store_or_stop

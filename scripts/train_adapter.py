@@ -36,11 +36,11 @@ VERIFY_QUESTIONS = [
 
 def verify(adapter: Path) -> dict[str, object]:
     """Answers at scale 0 vs 1 from the real local server; style markers counted."""
-    from lib.finetune.style import score
-    from lib.llm import ChatOptions, complete
-    from lib.local_server import LocalServer
-    from lib.models import LOCAL_MODEL_ID, ModelSpec
-    from lib.rag import PLAIN_SYSTEM_PROMPT
+    from lib.compare.style import score
+    from lib.generation.client import ChatOptions, complete
+    from lib.generation.local_server import LocalServer
+    from lib.generation.models import LOCAL_MODEL_ID, ModelSpec
+    from lib.generation.rag import PLAIN_SYSTEM_PROMPT
 
     with tempfile.TemporaryDirectory() as tmp:
         server = LocalServer(Path(tmp), watch_parent=True)

@@ -27,7 +27,7 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def embedder():
     """The real default embedder, loaded once per test session."""
     from lib.config import load_settings
-    from lib.embeddings import get_embedder
+    from lib.retrieval.embeddings import get_embedder
 
     return get_embedder(load_settings(env={}))
 
@@ -36,7 +36,7 @@ def embedder():
 def sample_index_template(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     """The sample documents ingested once per session into a template data dir."""
     from lib.samples import sample_files
-    from lib.store import Store
+    from lib.index.store import Store
 
     template = tmp_path_factory.mktemp("sample-index") / "data"
     store = Store(template, embedder)
@@ -57,6 +57,6 @@ def sample_data_dir(sample_index_template: Path, isolated_data_dir: Path) -> Pat
 @pytest.fixture
 def sample_store(sample_data_dir: Path, embedder):
     """A Store over this test's copy of the sample index."""
-    from lib.store import Store
+    from lib.index.store import Store
 
     return Store(sample_data_dir, embedder)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.local_server import INFO_FILE, LocalServer
-from lib.models import adapter_paths
+from lib.generation.local_server import INFO_FILE, LocalServer
+from lib.generation.models import adapter_paths
 
 _SERVER: LocalServer | None = None
 N_LAYERS, HIDDEN, KV = 30, 576, 192  # SmolLM2-135M: 30 blocks, 9 heads x 64, 3 kv heads x 64

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib.chat_history import MAX_MESSAGES, history_path, load_history, save_history
+from lib.chat.history import MAX_MESSAGES, history_path, load_history, save_history
 from lib.types import Answer, Chunk, Hit, Timings
 
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from lib.chunking import doc_id_for, sentence_spans, split_document, split_text
-from lib.documents import parse_document
-from lib.tokenizer import count_tokens
+from lib.ingest.chunking import doc_id_for, sentence_spans, split_document, split_text
+from lib.ingest.documents import parse_document
+from lib.ingest.tokenizer import count_tokens
 from lib.types import ChunkSettings, Page, ParsedDocument
 from tests.pdf_factory import make_pdf
 

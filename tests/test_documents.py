@@ -9,7 +9,7 @@ import random
 import pytest
 from fpdf.enums import EncryptionMethod
 
-from lib.documents import SUPPORTED_EXTENSIONS, normalize_text, parse_document
+from lib.ingest.documents import SUPPORTED_EXTENSIONS, normalize_text, parse_document
 from lib.types import DocumentError
 from tests.pdf_factory import make_blank_pdf, make_encrypted_pdf, make_pdf
 

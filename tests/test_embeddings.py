@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from lib.config import Settings
-from lib.embeddings import MiniLMEmbedder, OpenAIEmbedder, get_embedder
-from lib.quantize import build_quantized_model, quantized_model_path
+from lib.retrieval.embeddings import MiniLMEmbedder, OpenAIEmbedder, get_embedder
+from lib.retrieval.quantize import build_quantized_model, quantized_model_path
 from lib.types import ProviderError
 
 TEXTS = [

@@ -10,8 +10,8 @@ from lib.evaluation.api import sweep_grid
 from lib.evaluation.beir import Document
 from lib.evaluation.corpus import build_index, document_chunks
 from lib.evaluation.runner import EvalConfig, doc_ranking, evaluate_index, sweep
-from lib.fusion import FusionMode, FusionSettings
-from lib.search import hybrid_search
+from lib.retrieval.fusion import FusionMode, FusionSettings
+from lib.retrieval.search import hybrid_search
 from lib.types import Chunk, ChunkSettings, Hit
 
 LONG = " ".join(f"Sentence {i} is filler about the history of ceramic tiles." for i in range(40))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lib.feedback import feedback_path, load_feedback, new_record, save_feedback
+from lib.chat.feedback import feedback_path, load_feedback, new_record, save_feedback
 from lib.types import Answer, Chunk, Hit, RagLabError
 
 

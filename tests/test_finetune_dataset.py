@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lib.feedback import load_feedback, new_record, save_feedback
+from lib.chat.feedback import load_feedback, new_record, save_feedback
 from lib.finetune import builder, dataset
 from lib.finetune.dataset import BUNDLED_DATASET, DatasetError, validate_jsonl
-from lib.finetune.style import score
-from lib.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT
+from lib.compare.style import score
+from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT
 from lib.types import Answer, Chunk, Hit
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lib.finetune.batch import current_batch, start_batch
-from lib.finetune.grid import (
+from lib.compare.batch import current_batch, start_batch
+from lib.compare.grid import (
     PRESETS,
     CellResult,
     GridContext,
@@ -23,8 +23,8 @@ from lib.finetune.grid import (
     save_results,
     summarise,
 )
-from lib.models import ModelSpec
-from lib.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, Retrieval
+from lib.generation.models import ModelSpec
+from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, Retrieval
 from lib.types import Chunk, Hit
 from tests.fake_openai import FakeOpenAI
 

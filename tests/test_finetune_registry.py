@@ -9,7 +9,7 @@ from pathlib import Path
 from lib.finetune import registry
 from lib.finetune.dataset import dataset_hash, load_bundled
 from lib.finetune.registry import ModelRecord
-from lib.models import SHIPPED_ADAPTER, list_models
+from lib.generation.models import SHIPPED_ADAPTER, list_models
 from lib.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

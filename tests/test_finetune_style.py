@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lib.finetune import style
-from lib.finetune.style import average, check_rules, citations, key_facts, score, split_sentences
+from lib.compare import style
+from lib.compare.style import average, check_rules, citations, key_facts, score, split_sentences
 
 GUIDE_QUESTION = "How much does Orbit Metal cost, and is there a fee for spending in euros?"
 GUIDE_ANSWER = (

@@ -14,9 +14,9 @@ from lib.finetune.dataset import load_bundled
 from lib.finetune.lora import TrainConfig, missing_modules
 from lib.finetune.registry import list_records, load_record
 from lib.finetune.train_local import current_job, start_job
-from lib.local_server import LocalServer
-from lib.models import LOCAL_MODEL_ID, ModelSpec, make_client
-from lib.rag import PLAIN_SYSTEM_PROMPT
+from lib.generation.local_server import LocalServer
+from lib.generation.models import LOCAL_MODEL_ID, ModelSpec, make_client
+from lib.generation.rag import PLAIN_SYSTEM_PROMPT
 from lib.types import RagLabError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,8 +201,8 @@ def test_a_bad_config_fails_with_one_line(tmp_path: Path):
 
 def test_the_app_side_never_imports_torch():
     code = (
-        "import sys, lib.finetune.train_local, lib.finetune.dataset, lib.finetune.style, "
-        "lib.finetune.registry, lib.finetune.grid, lib.finetune.batch, lib.finetune.openai_jobs; "
+        "import sys, lib.finetune.train_local, lib.finetune.dataset, lib.compare.style, "
+        "lib.finetune.registry, lib.compare.grid, lib.compare.batch, lib.finetune.openai_jobs; "
         "print(sorted(m for m in ('torch', 'transformers', 'peft', 'gguf') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.fusion import (
+from lib.retrieval.fusion import (
     FusionMode,
     FusionSettings,
     Normalization,
@@ -126,7 +126,7 @@ def test_settings_validate(kwargs: dict) -> None:
 
 
 def test_weighted_exact_scores_the_union_by_hand() -> None:
-    from lib.fusion import weighted_exact
+    from lib.retrieval.fusion import weighted_exact
 
     # vector: mean .5, std .326599 -> a 1.224745, b 0, c -1.224745
     # keyword: mean 2, std .816497 -> a -1.224745, b 1.224745, c 0

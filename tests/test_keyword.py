@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from lib.keyword import KeywordIndex, analyze
+from lib.retrieval.keyword import KeywordIndex, analyze
 from lib.types import IndexMismatchError
 
 
@@ -148,7 +148,7 @@ def test_save_load_round_trip(tmp_path) -> None:
 
 
 def test_load_refuses_another_analyzer_version(tmp_path, monkeypatch) -> None:
-    from lib import keyword
+    from lib.retrieval import keyword
 
     path = tmp_path / "k.npz"
     KeywordIndex().save(path)

@@ -1,4 +1,4 @@
-"""lib.llm against a real HTTP server speaking OpenAI's API, with the real `openai` client."""
+"""lib.generation.client against a real HTTP server speaking OpenAI's API, with the real `openai` client."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from lib.llm import MAX_ATTEMPTS, ChatOptions, check_connection, complete, stream_chat
-from lib.models import ModelSpec
+from lib.generation.client import MAX_ATTEMPTS, ChatOptions, check_connection, complete, stream_chat
+from lib.generation.models import ModelSpec
 from lib.types import ProviderError
 from tests.fake_openai import FakeOpenAI
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib import local_server
-from lib.llm_quantize import build_converted_model, converted_model_path, shipped_model_path
+from lib.generation import local_server
+from lib.generation.model_files import build_converted_model, converted_model_path, shipped_model_path
 
 gguf = pytest.importorskip("gguf")
 

@@ -1,4 +1,4 @@
-"""The server process (`python -m lib.llm_server`): real llama.cpp, CLI, start-up record."""
+"""The server process (`python -m lib.generation.server`): real llama.cpp, CLI, start-up record."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lib.llm_server import INFO_FILE, LocalServer, model_path
-from lib.local_server import _get_json, _pid_alive
+from lib.generation.server import INFO_FILE, LocalServer, model_path
+from lib.generation.local_server import _get_json, _pid_alive
 from tests.llm_fixtures import shared_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ def test_model_file_ships_in_the_package():
 
 
 def test_cli_help_runs():
-    out = subprocess.run([sys.executable, "-m", "lib.llm_server", "--help"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "lib.generation.server", "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "--adapter" in out.stdout and "--port" in out.stdout
 
@@ -37,11 +37,11 @@ def test_shared_server_is_healthy_and_recorded():
 
 
 def test_stop_command_stops_the_recorded_server(tmp_path):
-    """`python -m lib.llm_server --stop` ends a server the app left running."""
+    """`python -m lib.generation.server --stop` ends a server the app left running."""
     manager = LocalServer(tmp_path, watch_parent=True)
     manager.ensure()
     pid = manager.pid
-    out = subprocess.run([sys.executable, "-m", "lib.llm_server", "--stop", "--data-dir",
+    out = subprocess.run([sys.executable, "-m", "lib.generation.server", "--stop", "--data-dir",
                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and f"pid {pid}" in out.stdout
     assert not _pid_alive(pid) and not (tmp_path / "run" / INFO_FILE).exists()
@@ -49,7 +49,7 @@ def test_stop_command_stops_the_recorded_server(tmp_path):
 
 def test_stop_command_stops_a_server_started_by_hand(tmp_path):
     """`make serve-llm` (no --info-file) records itself; `--stop` ends it and its record."""
-    cmd = [sys.executable, "-m", "lib.llm_server", "--port", "0", "--no-adapters",
+    cmd = [sys.executable, "-m", "lib.generation.server", "--port", "0", "--no-adapters",
            "--data-dir", str(tmp_path)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -60,7 +60,7 @@ def test_stop_command_stops_a_server_started_by_hand(tmp_path):
         port = urlsplit(info["base_url"]).port
         assert info["pid"] == proc.pid and record.name == f"serve-llm-{port}.json"
         assert not (tmp_path / "run" / INFO_FILE).exists(), "the app must not adopt it"
-        out = subprocess.run([sys.executable, "-m", "lib.llm_server", "--stop", "--data-dir",
+        out = subprocess.run([sys.executable, "-m", "lib.generation.server", "--stop", "--data-dir",
                               str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                              timeout=60)
         assert out.returncode == 0 and f"pid {proc.pid}" in out.stdout

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from lib.llm import ChatOptions, complete
-from lib.local_server import INFO_FILE, LocalServer, _get_json, _pid_alive
-from lib.models import ModelSpec
+from lib.generation.client import ChatOptions, complete
+from lib.generation.local_server import INFO_FILE, LocalServer, _get_json, _pid_alive
+from lib.generation.models import ModelSpec
 from lib.types import ProviderError
 from tests.llm_fixtures import adopt_into, make_lora, shared_server
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from lib.config import load_settings
-from lib.models import (
+from lib.generation.models import (
     COMPATIBLE,
     LOCAL_BASE,
     LOCAL_FINE_TUNED,

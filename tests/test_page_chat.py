@@ -13,9 +13,9 @@ import urllib.request
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import lib.local_server as local_server
+import lib.generation.local_server as local_server
 from lib.config import SAMPLE_DOCS_DIR
-from lib.feedback import load_feedback
+from lib.chat.feedback import load_feedback
 from tests.conftest import APP_PATH
 from tests.llm_fixtures import adopt_into, shared_server
 

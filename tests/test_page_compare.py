@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.finetune.grid import PRESETS, load_results
-from lib.local_server import get_local_server
-from lib.models import SHIPPED_ADAPTER
+from lib.compare.grid import PRESETS, load_results
+from lib.generation.local_server import get_local_server
+from lib.generation.models import SHIPPED_ADAPTER
 from tests.conftest import APP_PATH
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.feedback import new_record, save_feedback
+from lib.chat.feedback import new_record, save_feedback
 from lib.finetune.dataset import load_bundled, to_jsonl
 from lib.finetune.lora import missing_modules
 from lib.finetune.registry import list_records

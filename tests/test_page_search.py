@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from lib.fusion import Normalization
+from lib.retrieval.fusion import Normalization
 from lib.samples import labelled_queries
 from tests.conftest import APP_PATH
 

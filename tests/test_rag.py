@@ -11,8 +11,8 @@ import socket
 import pytest
 
 from lib.config import SAMPLE_DOCS_DIR, load_settings
-from lib.models import ModelSpec
-from lib.rag import (
+from lib.generation.models import ModelSpec
+from lib.generation.rag import (
     DEFAULT_MIN_CONFIDENCE,
     INSTRUCTION,
     SYSTEM_PROMPT,
@@ -144,7 +144,7 @@ def test_out_of_scope_question_abstains_without_calling_a_model(sample_store):
 
 
 def test_empty_index_abstains_without_calling_a_model(isolated_data_dir, embedder):
-    from lib.store import Store
+    from lib.index.store import Store
 
     stream = ask("What is the fee?", Store(isolated_data_dir, embedder), unreachable_spec())
     assert "No documents are indexed" in "".join(stream) and stream.answer.abstained
@@ -198,8 +198,8 @@ def test_no_kv_state_crosses_models_through_the_prompt_cache(sample_store, tmp_p
     llama.cpp's host-RAM prompt cache restored the *base* KV state for the fine-tuned g02
     (same prompt, other LoRA) and changed its answer: ServerTuning.cache_ram_mib = 0.
     """
-    from lib.local_server import LocalServer
-    from lib.models import LOCAL_FINE_TUNED, find_model, list_models
+    from lib.generation.local_server import LocalServer
+    from lib.generation.models import LOCAL_FINE_TUNED, find_model, list_models
 
     settings = load_settings()
     tuned = find_model(list_models(settings), LOCAL_FINE_TUNED)

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lib.fusion import FusionSettings
-from lib.memory_index import MemoryIndex
-from lib.rerank import RerankClient
-from lib.search import search
+from lib.retrieval.fusion import FusionSettings
+from lib.index.memory import MemoryIndex
+from lib.retrieval.rerank import RerankClient
+from lib.retrieval.search import search
 from lib.types import Chunk, Hit, ProviderError
 
 

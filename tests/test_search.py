@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from lib.fusion import FusionSettings, UnknownModeError
-from lib.memory_index import MemoryIndex
-from lib.search import Method, hybrid_search, keyword_search, search, vector_search
+from lib.retrieval.fusion import FusionSettings, UnknownModeError
+from lib.index.memory import MemoryIndex
+from lib.retrieval.search import Method, hybrid_search, keyword_search, search, vector_search
 from lib.types import Chunk, IndexMismatchError
 
 TEXTS = {
@@ -238,7 +238,7 @@ def test_keyword_puts_every_exact_id_querys_document_first(sample_store, labelle
 def test_hybrid_recall_at_5_is_at_least_the_better_single_method(
     sample_store, labelled, fusion
 ) -> None:
-    from lib.search_lab import score_hits
+    from lib.retrieval.search_lab import score_hits
 
     recall = {
         method: float(
@@ -256,7 +256,7 @@ def test_hybrid_recall_at_5_is_at_least_the_better_single_method(
 
 def test_default_hybrid_scores_the_union_exactly(index) -> None:
     """Default fusion (weighted z-score) uses real scores from both retrievers for every candidate."""
-    from lib.fusion import normalize
+    from lib.retrieval.fusion import normalize
 
     query = "Orbit card fee"
     hits = hybrid_search(index, query, 5)

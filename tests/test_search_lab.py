@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lib.samples import LabelledQuery
-from lib.search_lab import (
+from lib.retrieval.search_lab import (
     highlight,
     hit_header,
     in_passage,

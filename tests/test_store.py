@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.chroma_index import ChromaIndex
-from lib.embeddings import MiniLMEmbedder
-from lib.registry import read_index_info
-from lib.store import Store
+from lib.index.chroma import ChromaIndex
+from lib.retrieval.embeddings import MiniLMEmbedder
+from lib.index.catalog import read_index_info
+from lib.index.store import Store
 from lib.types import Chunk, ChunkSettings, IndexMismatchError
 from tests.pdf_factory import make_pdf
 

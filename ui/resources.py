@@ -19,9 +19,9 @@ def get_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Loading the index…")
-def _open_store(data_dir: str, embedder_id: str):  # -> lib.store.Store
-    from lib.embeddings import get_embedder
-    from lib.store import Store
+def _open_store(data_dir: str, embedder_id: str):  # -> lib.index.store.Store
+    from lib.retrieval.embeddings import get_embedder
+    from lib.index.store import Store
 
     settings = load_settings()
     return Store(Path(data_dir), get_embedder(settings))
@@ -46,8 +46,8 @@ def store_or_stop():
 
 def rebuild_store(progress) -> None:
     """Re-embed the index with the configured embedder, then reopen it (Documents page)."""
-    from lib.embeddings import get_embedder
-    from lib.store import Store
+    from lib.retrieval.embeddings import get_embedder
+    from lib.index.store import Store
 
     settings = get_settings()
     Store.rebuild(settings.data_dir, get_embedder(settings), progress=progress).close()
@@ -56,7 +56,7 @@ def rebuild_store(progress) -> None:
 
 def set_aside_store() -> str:
     """Move an unopenable index aside (nothing deleted) so the app starts empty; says where."""
-    from lib.store import set_aside_index
+    from lib.index.store import set_aside_index
 
     _open_store.clear()
     folder = set_aside_index(get_settings().data_dir)

@@ -22,8 +22,8 @@ from lib.config import load_settings
 from lib.evaluation.api import SWEEPS, evaluate_beir
 from lib.evaluation.progress import ProgressBar
 from lib.evaluation.runner import EvalConfig, EvaluationResult
-from lib.fusion import FusionSettings
-from lib.search import Method
+from lib.retrieval.fusion import FusionSettings
+from lib.retrieval.search import Method
 from lib.types import ChunkSettings, RagLabError
 
 
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.embedder:
             settings = replace(settings, embedder=args.embedder)
         data_dir = args.data_dir or settings.data_dir
-        from lib.embeddings import get_embedder
+        from lib.retrieval.embeddings import get_embedder
 
         embedder = get_embedder(settings)
         bar = ProgressBar(sys.stderr)

@@ -24,8 +24,8 @@ from lib.evaluation.runner import (
     fusion_settings_dict,
     sweep,
 )
-from lib.fusion import FusionMode, FusionSettings
-from lib.search import SearchIndex
+from lib.retrieval.fusion import FusionMode, FusionSettings
+from lib.retrieval.search import SearchIndex
 from lib.types import ChunkSettings
 
 Progress = Callable[[float, str], None]

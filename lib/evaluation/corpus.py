@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.chunking import split_text
+from lib.ingest.chunking import split_text
 from lib.evaluation.beir import Document
 from lib.evaluation.cache import CachedEmbedder
-from lib.keyword import KeywordIndex
+from lib.retrieval.keyword import KeywordIndex
 from lib.types import Chunk, ChunkSettings, IndexMismatchError
 
 Progress = Callable[[int, int], None]

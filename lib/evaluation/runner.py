@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from lib.evaluation.metrics import Gain, mean_metrics, query_metrics
-from lib.fusion import FusionSettings, fuse
-from lib.search import Method, SearchIndex, search
+from lib.retrieval.fusion import FusionSettings, fuse
+from lib.retrieval.search import Method, SearchIndex, search
 from lib.types import Chunk, Hit
 
 Progress = Callable[[float, str], None]

@@ -1,6 +1,6 @@
 """Build fine-tuning datasets: from chat feedback, from table rows (the page's editor), split.
 
-Examples from feedback carry the prompt exactly as the chat built it (lib.rag's system
+Examples from feedback carry the prompt exactly as the chat built it (lib.generation.rag's system
 prompt and numbered sources in the user turn), so the model learns the behaviour in
 the same shape it will be asked in.
 """
@@ -51,7 +51,7 @@ def _hits(context: Iterable[Mapping[str, Any]]) -> list[Hit]:
 
 def feedback_prompt(question: str, context: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """System + user messages in the chat's own shape (grounded when there was context)."""
-    from lib.rag import build_messages
+    from lib.generation.rag import build_messages
 
     return build_messages(question, _hits(context))
 

@@ -89,7 +89,7 @@ class DatasetStats:
 
 def default_token_counter() -> TokenCounter:
     """An offline approximation of OpenAI's tokenizer (WordPiece counts run close)."""
-    from lib.tokenizer import count_tokens
+    from lib.ingest.tokenizer import count_tokens
 
     return count_tokens
 

@@ -80,7 +80,7 @@ def require_training_stack() -> None:
 def _gguf_location() -> tuple[Path, str]:
     """The shipped Q4_1 file: the model's original weights (the served Q8_0 copy is derived
     from it), so `make adapter` trains from the same weights on every machine."""
-    from lib.llm_quantize import shipped_model_path
+    from lib.generation.model_files import shipped_model_path
 
     path = shipped_model_path()
     return path.parent, path.name

@@ -25,8 +25,8 @@ from lib.finetune.registry import (
     unique_name,
     user_dir,
 )
-from lib.llm import map_error
-from lib.models import ModelSpec, api_base
+from lib.generation.client import map_error
+from lib.generation.models import ModelSpec, api_base
 from lib.types import ProviderError
 
 TERMINAL = ("succeeded", "failed", "cancelled")

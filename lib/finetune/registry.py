@@ -3,7 +3,7 @@
 Local LoRA: `<dir>/<name>.gguf` + `<dir>/<name>.json` (kind "lora"). OpenAI jobs:
 `<data dir>/adapters/<name>.json` only (kind "openai", `model_id` = the `ft:` model).
 `<dir>` is `<data dir>/adapters/` for models trained in the app and `adapters/` in the
-repo for the shipped one. lib.models reads `label` and `scale` from the same files.
+repo for the shipped one. lib.generation.models reads `label` and `scale` from the same files.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Run from the project root: `.venv/bin/python sample_docs/finetune/make_dataset.p
 (deterministic: a fixed seed; tests check the file matches this script's output).
 
 It teaches *behaviour*, never facts: no prices, no rates (no "£", no "%"). Three kinds:
-- grounded: made-up documentation excerpts in the user turn, exactly as lib.rag builds
+- grounded: made-up documentation excerpts in the user turn, exactly as lib.generation.rag builds
   them, with random numbers, so the only way to learn is to *copy* the fact from the
   right excerpt and cite it [n] — a style-only adapter was measured to lose the fact;
 - not in the documents: say so and point to the app;
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from lib.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, user_turn  # noqa: E402
+from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, user_turn  # noqa: E402
 from lib.types import Chunk, Hit  # noqa: E402
 
 SEED = 2026

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from lib.finetune.grid import PRESETS
-from lib.models import SHIPPED_ADAPTER
+from lib.compare.grid import PRESETS
+from lib.generation.models import SHIPPED_ADAPTER
 from tests.browser.conftest import ARTIFACTS, assert_no_exception, wait_idle
 
 pytestmark = pytest.mark.browser

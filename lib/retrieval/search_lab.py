@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lib.config import SAMPLE_DOCS_DIR
 from lib.evaluation.metrics import recall_at_k
-from lib.keyword import TOKEN_RE, analyze
+from lib.retrieval.keyword import TOKEN_RE, analyze
 from lib.samples import LabelledQuery
 from lib.types import Chunk, Hit
 

@@ -3,9 +3,9 @@
 Layout under the data dir:
     registry.json          format version, embedder, chunk settings, documents (the source of truth)
     index/chunks.json      the chunk table: each chunk's text and place (Hits need no Chroma trip)
-    index/keyword.npz      the BM25 index (lib.keyword)
+    index/keyword.npz      the BM25 index (lib.retrieval.keyword)
     docs/<doc_id>.json     parsed pages, so re-indexing works without the original files
-    chroma/                the vectors (lib.chroma_index)
+    chroma/                the vectors (lib.index.chroma)
 """
 
 from __future__ import annotations

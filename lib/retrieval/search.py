@@ -8,8 +8,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from lib.embeddings import Embedder
-from lib.fusion import FusionMode, FusionSettings, NamedEnum, dedupe, fuse, weighted_exact
+from lib.retrieval.embeddings import Embedder
+from lib.retrieval.fusion import FusionMode, FusionSettings, NamedEnum, dedupe, fuse, weighted_exact
 from lib.types import Chunk, Hit
 
 __all__ = [
@@ -37,7 +37,7 @@ class Method(NamedEnum):
 
 @runtime_checkable
 class SearchIndex(Protocol):
-    """What search needs from an index: lib.store.Store, or lib.memory_index.MemoryIndex."""
+    """What search needs from an index: lib.index.store.Store, or lib.index.memory.MemoryIndex."""
 
     embedder: Embedder
 
@@ -58,7 +58,7 @@ class ExactScores(Protocol):
 
 
 class Reranker(Protocol):
-    """Re-orders hits for a query (lib.rerank.RerankClient)."""
+    """Re-orders hits for a query (lib.retrieval.rerank.RerankClient)."""
 
     def rerank(self, query: str, hits: Sequence[Hit], top_n: int | None = None) -> list[Hit]: ...
 

@@ -1,7 +1,7 @@
 """Pages -> sentence-aware, overlapping chunks sized in embedder tokens (pure functions).
 
 Sizes and overlaps are counted in all-MiniLM-L6-v2 WordPiece tokens: the default
-counter is `lib.tokenizer.count_tokens`, which this module batches through the
+counter is `lib.ingest.tokenizer.count_tokens`, which this module batches through the
 tokenizer's `encode_batch_fast` (each sentence is counted once, never per candidate
 chunk). Packing sums per-sentence counts; that equals the count of the joined text
 for WordPiece, whose pre-tokenizer splits on whitespace first. A custom counter
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lib import tokenizer as _tokenizer
+from lib.ingest import tokenizer as _tokenizer
 from lib.types import Chunk, ChunkSettings, ParsedDocument
 
 Counter = Callable[[str], int]

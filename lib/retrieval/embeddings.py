@@ -13,8 +13,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from lib.config import Settings
-from lib.quantize import build_quantized_model, default_cache_dir, shipped_model_path
-from lib.tokenizer import MAX_TOKENS, new_minilm_tokenizer
+from lib.retrieval.quantize import build_quantized_model, default_cache_dir, shipped_model_path
+from lib.ingest.tokenizer import MAX_TOKENS, new_minilm_tokenizer
 from lib.types import ProviderError
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.chunking import doc_id_for, split_document
-from lib.documents import parse_document
+from lib.ingest.chunking import doc_id_for, split_document
+from lib.ingest.documents import parse_document
 from lib.types import Chunk, ChunkSettings, DocumentError, IngestResult, ParsedDocument, RagLabError
 
 log = logging.getLogger(__name__)

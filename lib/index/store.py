@@ -2,8 +2,8 @@
 
 The registry is the source of truth. Writes land in an order that makes any crash
 leave only *extra* data (vectors/chunks no registered document owns) or an
-interrupted re-index flag; opening a Store repairs both. File layout: lib/registry.py;
-the ingest pipeline: lib/ingest.py; reindex/consistency/repair: lib/maintenance.py.
+interrupted re-index flag; opening a Store repairs both. File layout: lib/index/catalog.py;
+the ingest pipeline: lib/ingest/pipeline.py; reindex/consistency/repair: lib/index/maintenance.py.
 Use one Store per data dir per process (the app caches it): two Stores mutating the
 same dir would each hold stale in-memory tables.
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lib.chroma_index import ChromaIndex
-from lib.chunking import doc_id_for
-from lib.documents import DEFAULT_MAX_BYTES
-from lib.embeddings import Embedder
-from lib.ingest import ingest_files
-from lib.keyword import KeywordIndex
-from lib.maintenance import MaintenanceMixin
-from lib.registry import (
+from lib.index.chroma import ChromaIndex
+from lib.ingest.chunking import doc_id_for
+from lib.ingest.documents import DEFAULT_MAX_BYTES
+from lib.retrieval.embeddings import Embedder
+from lib.ingest.pipeline import ingest_files
+from lib.retrieval.keyword import KeywordIndex
+from lib.index.maintenance import MaintenanceMixin
+from lib.index.catalog import (
     fsync_files, load_chunk_table, load_parsed, load_registry, read_index_info,
     save_chunk_table, save_parsed, save_registry,
 )

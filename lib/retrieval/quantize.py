@@ -5,7 +5,7 @@ run time, so every MatMul still runs in fp32 (31 chunks/s here). Re-quantising
 the MatMuls dynamically and per channel runs them in int8 (58 chunks/s) with the
 same retrieval quality (bench/embedder_quality.py proves it on SciFact).
 
-Run at install time with `python -m lib.quantize`; the embedder also builds it
+Run at install time with `python -m lib.retrieval.quantize`; the embedder also builds it
 lazily on first use. Writes go to a temporary file renamed into place, so
 concurrent builders are safe: the last rename wins and readers never see half a file.
 """

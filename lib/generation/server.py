@@ -1,8 +1,8 @@
 """The local model server: llama.cpp (xllamacpp) serving SmolLM2 over an OpenAI-compatible API.
 
-`python -m lib.llm_server` builds an `xllamacpp.Server` in *this* process and waits (until
+`python -m lib.generation.server` builds an `xllamacpp.Server` in *this* process and waits (until
 SIGTERM/SIGINT, or until `--watch-pid` exits). Run by hand (`make serve-llm`) it serves any
-OpenAI client at `<url>/v1`; the app runs it through `LocalServer` (lib/local_server.py,
+OpenAI client at `<url>/v1`; the app runs it through `LocalServer` (lib/generation/local_server.py,
 re-exported here), which starts, reuses, restarts and stops it.
 
 LoRA: every adapter is loaded at start with scale 0.0 (the load-time scale is the default
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-# The manager and the shared knobs live in lib/local_server.py; importable from here too.
-from lib.local_server import (
+# The manager and the shared knobs live in lib/generation/local_server.py; importable from here too.
+from lib.generation.local_server import (
     INFO_FILE,
     MODEL_FILE,
     N_CTX,
@@ -109,7 +109,7 @@ def serve(adapters: Sequence[Path], host: str = "127.0.0.1", port: int = 0,
     record = manual_record(record_dir, urlsplit(url).port or port) if record_dir else None
     if record is not None:
         _write_json(record, info)
-    how = "Ctrl-C or `python -m lib.llm_server --stop` stops it"
+    how = "Ctrl-C or `python -m lib.generation.server --stop` stops it"
     print(f"Local model server ready: OpenAI base URL {url}/v1 ({how})", flush=True)
     try:
         while not stop.wait(1.0):
@@ -123,7 +123,7 @@ def serve(adapters: Sequence[Path], host: str = "127.0.0.1", port: int = 0,
 
 def shipped_and_user_adapters(data_dir: Path | None) -> list[Path]:
     """Adapters the CLI loads by default: the shipped ones, then the user-trained ones."""
-    from lib.models import adapter_paths
+    from lib.generation.models import adapter_paths
 
     return adapter_paths(data_dir)
 
@@ -158,7 +158,7 @@ def stop_recorded(data_dir: Path | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """CLI entry: `python -m lib.llm_server [--port N] [--adapter PATH]... [--no-adapters]`."""
+    """CLI entry: `python -m lib.generation.server [--port N] [--adapter PATH]... [--no-adapters]`."""
     ap = argparse.ArgumentParser(description="Serve SmolLM2 (+ LoRA adapters) on 127.0.0.1.")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="0 = a free port")

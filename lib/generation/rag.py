@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from lib.llm import ChatOptions, ChatStream, complete, ensure_local, stream_chat
-from lib.local_server import N_CTX, LocalServer
-from lib.models import ModelSpec
-from lib.search import FusionSettings, Method, search
+from lib.generation.client import ChatOptions, ChatStream, complete, ensure_local, stream_chat
+from lib.generation.local_server import N_CTX, LocalServer
+from lib.generation.models import ModelSpec
+from lib.retrieval.search import FusionSettings, Method, search
 from lib.types import Answer, Hit, ProviderError, Timings
 
 INSTRUCTION = ("Answer using only the provided documentation; "

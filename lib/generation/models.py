@@ -138,7 +138,7 @@ def make_client(spec: ModelSpec, secrets: Mapping[str, str] | None = None,
                 base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> openai.OpenAI:
     """The `openai.OpenAI` client for any spec (local needs `base_url` from the server).
 
-    Retries are ours (lib.llm), so the client's own are off: an unreachable server must
+    Retries are ours (lib.generation.client), so the client's own are off: an unreachable server must
     fail fast, and 429 backoff is visible and testable.
     """
     secrets = secrets or {}

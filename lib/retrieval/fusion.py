@@ -61,7 +61,7 @@ class FusionSettings:
     """Hybrid-search knobs: mode, RRF k, vector weight alpha, normalisation, candidate depth."""
 
     # Default: z-score weighted fusion at alpha 0.5, scored exactly over the union of
-    # candidates when the index can (lib.search). SciFact nDCG@10, tuned on train (809 q),
+    # candidates when the index can (lib.retrieval.search). SciFact nDCG@10, tuned on train (809 q),
     # reported on test: RRF(60) 0.731, min-max 0.5 0.724, z-score 0.5 0.737, z-score over
     # the exact union 0.747. alpha 0.4-0.6 stays within 0.003 of the peak on train (a flat
     # top, not a lucky point), and equal weights favour neither retriever on new data.

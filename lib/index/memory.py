@@ -6,8 +6,8 @@ from collections.abc import Iterable, Callable, Sequence
 
 import numpy as np
 
-from lib.embeddings import Embedder
-from lib.keyword import KeywordIndex
+from lib.retrieval.embeddings import Embedder
+from lib.retrieval.keyword import KeywordIndex
 from lib.types import Chunk, IndexMismatchError
 
 

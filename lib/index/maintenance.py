@@ -1,6 +1,6 @@
 """Store maintenance: re-index with new chunk settings, consistency checks, crash repair.
 
-A mixin of lib.store.Store (kept apart so each file stays small). The registry is the
+A mixin of lib.index.store.Store (kept apart so each file stays small). The registry is the
 truth: chunk ids are `<doc_id>-<position:05d>`, so it alone says which ids must exist.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lib.chunking import split_document
-from lib.keyword import KeywordIndex
-from lib.registry import load_parsed, save_registry
+from lib.ingest.chunking import split_document
+from lib.retrieval.keyword import KeywordIndex
+from lib.index.catalog import load_parsed, save_registry
 from lib.types import Chunk, ChunkSettings, DocumentRecord, ParsedDocument, RagLabError
 
 log = logging.getLogger(__name__)

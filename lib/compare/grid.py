@@ -1,6 +1,6 @@
 """The 2×2 grid: base vs fine-tuned, each with RAG off and on, scored by code.
 
-Every cell answers through `lib.rag.ask`, exactly as the Chat page would (same prompts,
+Every cell answers through `lib.generation.rag.ask`, exactly as the Chat page would (same prompts,
 retrieval, abstention, stop words; the local base model's guided citation step too).
 The question's retrieval is also the reference the RAG-off cells are scored against
 (did they state the documents' facts without seeing them?).
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from lib.config import SAMPLE_DOCS_DIR
-from lib.finetune.style import Scorecard, average, key_facts, score
-from lib.local_server import LocalServer
-from lib.models import ModelSpec
-from lib.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
+from lib.compare.style import Scorecard, average, key_facts, score
+from lib.generation.local_server import LocalServer
+from lib.generation.models import ModelSpec
+from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
 from lib.types import ProviderError, RagLabError
 
 RESULTS_FILE = "compare.json"

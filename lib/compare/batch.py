@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lib.finetune.grid import (
+from lib.compare.grid import (
     Cell,
     CellResult,
     GridContext,

@@ -9,8 +9,8 @@ than Q4_1 (~330 tok/s). Q4_1 and Q8_0 share the 32-value block, so requantising 
 dequantised Q4_1 values to 8 bits loses almost nothing; all other tensors, the metadata
 and the tokenizer are copied as they are.
 
-Run at install time with `python -m lib.llm_quantize` (needs the `gguf` package).
-`lib.local_server.model_path()` uses the built file when present, the shipped Q4_1
+Run at install time with `python -m lib.generation.model_files` (needs the `gguf` package).
+`lib.generation.local_server.model_path()` uses the built file when present, the shipped Q4_1
 file otherwise. Writes go to a temporary file renamed into place.
 """
 
@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lib.local_server import MODEL_FILE
-from lib.quantize import default_cache_dir
+from lib.generation.local_server import MODEL_FILE
+from lib.retrieval.quantize import default_cache_dir
 from lib.types import ProviderError
 
 SHIPPED_FILE = MODEL_FILE  # SmolLM2-135M-Instruct.Q4_1.gguf
