@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+# Long work reports through one of these (the UI turns them into a progress bar):
+Progress = Callable[[float, str], None]  # fraction done in 0..1, what is happening now
+CountProgress = Callable[[int, int], None]  # items done, items in all (embedding batches)
 
 
 class RagLabError(Exception):
@@ -54,12 +59,27 @@ class ParsedDocument:
     pages: tuple[Page, ...]
 
 
+def chunk_id(doc_id: str, position: int) -> str:
+    """The stable id of a document's `position`-th chunk: `<doc_id>-<position:05d>`."""
+    return f"{doc_id}-{position:05d}"
+
+
+def doc_id_of(chunk: str) -> str:
+    """The document id a chunk id belongs to (the inverse of `chunk_id`)."""
+    return chunk.rsplit("-", 1)[0]
+
+
+def chunk_id_prefix(doc_id: str) -> str:
+    """What every chunk id of `doc_id` starts with."""
+    return f"{doc_id}-"
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of a document that is embedded and indexed.
 
     `start`/`end` are character offsets into the text of its Page.
-    `id` is stable: `<doc_id>-<position:05d>` so re-ingesting is idempotent.
+    `id` is stable (`chunk_id(doc_id, position)`), so re-ingesting is idempotent.
     """
 
     id: str

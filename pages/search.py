@@ -10,8 +10,8 @@ import streamlit as st
 from lib.retrieval import search_lab as lab
 from lib.retrieval.fusion import FusionMode, FusionSettings, Normalization
 from lib.retrieval.rerank import RerankClient
-from lib.samples import labelled_queries
 from lib.retrieval.search import hybrid_search, keyword_search, vector_search
+from lib.samples import labelled_queries
 from lib.types import Hit, ProviderError, RagLabError
 from ui.frame import frame
 from ui.resources import get_settings, store_or_stop

@@ -14,7 +14,14 @@ import streamlit as st
 
 from lib.generation.client import check_connection, ensure_local, local_ready
 from lib.generation.local_server import LocalServer, get_local_server
-from lib.generation.models import LOCAL_BASE, ModelOption, ModelSpec, find_model, list_models, secrets_from
+from lib.generation.models import (
+    LOCAL_BASE,
+    ModelOption,
+    ModelSpec,
+    find_model,
+    list_models,
+    secrets_from,
+)
 from lib.types import RagLabError
 from ui.resources import get_settings
 

@@ -20,8 +20,8 @@ def get_settings() -> Settings:
 
 @st.cache_resource(show_spinner="Loading the index…")
 def _open_store(data_dir: str, embedder_id: str):  # -> lib.index.store.Store
-    from lib.retrieval.embeddings import get_embedder
     from lib.index.store import Store
+    from lib.retrieval.embeddings import get_embedder
 
     settings = load_settings()
     return Store(Path(data_dir), get_embedder(settings))
@@ -46,8 +46,8 @@ def store_or_stop():
 
 def rebuild_store(progress) -> None:
     """Re-embed the index with the configured embedder, then reopen it (Documents page)."""
-    from lib.retrieval.embeddings import get_embedder
     from lib.index.store import Store
+    from lib.retrieval.embeddings import get_embedder
 
     settings = get_settings()
     Store.rebuild(settings.data_dir, get_embedder(settings), progress=progress).close()

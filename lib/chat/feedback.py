@@ -25,7 +25,6 @@ The file is rewritten through a temp file + os.replace, so a crash never leaves 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lib.io import atomic_write_text
 from lib.types import Answer, Hit, RagLabError
 
 FEEDBACK_FILE = "feedback.jsonl"
@@ -101,9 +101,4 @@ def save_feedback(data_dir: Path, record: dict[str, Any], rating: str | None = N
 
 def _write(path: Path, records: list[dict[str, Any]]) -> None:
     """Atomic rewrite of the whole file (feedback files stay small)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))

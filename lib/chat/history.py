@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from lib.io import atomic_write_json
 from lib.types import Answer, Chunk, Hit, Timings
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,7 @@ def save_history(data_dir: Path, messages: list[dict[str, Any]]) -> None:
         for m in kept
     ]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_json(path, data)
     except (OSError, TypeError, ValueError) as exc:  # a lost transcript must not break chat
         log.warning("chat history not saved: %s", exc)
 

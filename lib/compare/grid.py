@@ -11,7 +11,6 @@ averages to `<data dir>/results/compare.json` for the decision guide.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -19,11 +18,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lib.config import SAMPLE_DOCS_DIR
 from lib.compare.style import Scorecard, average, key_facts, score
+from lib.config import SAMPLE_DOCS_DIR
 from lib.generation.local_server import LocalServer
 from lib.generation.models import ModelSpec
 from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
+from lib.io import atomic_write_json
 from lib.types import ProviderError, RagLabError
 
 RESULTS_FILE = "compare.json"
@@ -253,10 +253,7 @@ def summarise(rows: Sequence[Sequence[CellResult]], grid: Sequence[Cell]) -> dic
 def save_results(data_dir: Path, payload: Mapping[str, Any]) -> Path:
     """Write `<data dir>/results/compare.json` atomically."""
     path = Path(data_dir) / "results" / RESULTS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, payload, indent=1)
     return path
 
 

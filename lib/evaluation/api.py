@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,11 +22,11 @@ from lib.evaluation.runner import (
     fusion_settings_dict,
     sweep,
 )
+from lib.io import atomic_write_json
 from lib.retrieval.fusion import FusionMode, FusionSettings
 from lib.retrieval.search import SearchIndex
-from lib.types import ChunkSettings
+from lib.types import ChunkSettings, Progress
 
-Progress = Callable[[float, str], None]
 SWEEPS = ("alpha", "rrf-k")
 ALPHA_GRID = tuple(round(a / 10, 1) for a in range(11))
 RRF_K_GRID = (1, 5, 10, 20, 30, 45, 60, 80, 100, 150, 200)
@@ -258,13 +256,9 @@ def result_path(data_dir: Path, dataset: str) -> Path:
 def save_result(result: EvaluationResult, data_dir: Path) -> Path:
     """Write the result (with per-query detail) atomically; returns the file."""
     path = result_path(data_dir, result.dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = result.to_json(per_query=True)
     payload["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=1)
-    os.replace(tmp, path)
+    atomic_write_json(path, payload, indent=1)
     return path
 
 

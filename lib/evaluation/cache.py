@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from lib.io import atomic_write_bytes
+from lib.types import CountProgress
 
 MAX_SHARDS = 32  # past this many small shards, merge them into one so lookups stay cheap
 
@@ -32,17 +33,6 @@ def text_key(text: str) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "embedder"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -115,8 +105,8 @@ class EmbeddingCache:
         """Write one shard, then list it in index.json (caller holds the lock)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         shard = uuid.uuid4().hex[:12]
-        _atomic_write(self.folder / f"{shard}.npy", _npy_bytes(vectors))
-        _atomic_write(self.folder / f"{shard}.keys.json", json.dumps(keys).encode("utf-8"))
+        atomic_write_bytes(self.folder / f"{shard}.npy", _npy_bytes(vectors))
+        atomic_write_bytes(self.folder / f"{shard}.keys.json", json.dumps(keys).encode("utf-8"))
         self._shards.append(shard)
         for row, key in enumerate(keys):
             self._rows[key] = (shard, row)
@@ -124,7 +114,7 @@ class EmbeddingCache:
 
     def _write_index(self) -> None:
         meta = {"embedder": self.embedder_name, "dim": self.dim, "shards": self._shards}
-        _atomic_write(self.folder / "index.json", json.dumps(meta).encode("utf-8"))
+        atomic_write_bytes(self.folder / "index.json", json.dumps(meta).encode("utf-8"))
 
     def _compact(self) -> None:
         """Merge every shard into one (caller holds the lock)."""
@@ -155,7 +145,7 @@ class CachedEmbedder:
         self._queries: dict[str, np.ndarray] = {}
 
     def embed(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+        self, texts: Sequence[str], progress: CountProgress | None = None
     ) -> np.ndarray:
         """Vectors for `texts` in order; only texts never embedded before reach the model."""
         keys = [text_key(t) for t in texts]

@@ -8,9 +8,8 @@ from dataclasses import asdict, dataclass, field
 from lib.evaluation.metrics import Gain, mean_metrics, query_metrics
 from lib.retrieval.fusion import FusionSettings, fuse
 from lib.retrieval.search import Method, SearchIndex, search
-from lib.types import Chunk, Hit
+from lib.types import Chunk, Hit, Progress
 
-Progress = Callable[[float, str], None]
 DocKey = Callable[[Chunk], str]
 REPORTED = ("ndcg", "recall", "mrr")  # the @k metrics in the summary, plus "map"
 AGGREGATION = "max"  # a document's score is its best chunk's

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from lib.config import SAMPLE_DOCS_DIR
+from lib.io import atomic_write_text
 from lib.types import RagLabError
 
 Example = dict[str, Any]
@@ -276,8 +276,5 @@ def load_bundled() -> list[Example]:
 
 def save_jsonl(path: Path, examples: Sequence[Example]) -> Path:
     """Write examples atomically (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(to_jsonl(examples), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, to_jsonl(examples))
     return path

@@ -9,7 +9,6 @@ repo for the shipped one. lib.generation.models reads `label` and `scale` from t
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lib.config import PROJECT_ROOT
+from lib.io import atomic_write_json
 
 FORMAT = "raglab-model/1"
 SHIPPED_DIR = PROJECT_ROOT / "adapters"
@@ -77,11 +77,8 @@ def unique_name(data_dir: Path, wanted: str) -> str:
 
 def save_record(folder: Path, record: ModelRecord) -> Path:
     """Write `<folder>/<name>.json` atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{record.name}.json"
-    tmp = folder / f".{record.name}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(asdict(record), indent=1, ensure_ascii=False) + "\n", "utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, asdict(record), indent=1)
     return path
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-# The manager and the shared knobs live in lib/generation/local_server.py; importable from here too.
 from lib.generation.local_server import (
     INFO_FILE,
     MODEL_FILE,
@@ -35,6 +34,9 @@ from lib.generation.local_server import (
     get_local_server,
     model_path,
 )
+
+# The manager and the shared knobs live in lib/generation/local_server.py; importable from here too.
+from lib.io import atomic_write_json
 
 __all__ = ["INFO_FILE", "MODEL_FILE", "N_CTX", "N_THREADS", "LocalServer", "ServerTuning",
            "get_local_server", "model_path", "manual_record", "serve", "stop_recorded", "main"]
@@ -69,10 +71,7 @@ def build_params(model: Path, adapters: Sequence[Path], host: str, port: int,
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomic write: a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_json(path, data, indent=1)
 
 
 MANUAL_GLOB = "serve-llm-*.json"  # servers started by hand (`make serve-llm`), per port

@@ -11,55 +11,23 @@ Layout under the data dir:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.types import Chunk, ChunkSettings, DocumentRecord, IndexMismatchError, Page, ParsedDocument
+from lib.io import atomic_write_json
+from lib.types import (
+    Chunk,
+    ChunkSettings,
+    DocumentRecord,
+    IndexMismatchError,
+    Page,
+    ParsedDocument,
+    chunk_id,
+)
 
 FORMAT_VERSION = 1
 _CHUNK_FIELDS = ("id", "doc_id", "doc_name", "page", "section", "start", "end", "text")
-
-
-def atomic_write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
-    """Write to a temp file in the same folder, fsync, then os.replace: never half a file.
-
-    `sync=False` skips the fsync (the caller syncs many files at once with `fsync_files`).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any, sync: bool = True) -> None:
-    """JSON (UTF-8, compact) written atomically."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    atomic_write_bytes(path, text.encode("utf-8"), sync)
-
-
-def fsync_files(paths: Iterable[Path]) -> None:
-    """Flush files written with sync=False (one journal commit covers most of them)."""
-    for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -89,8 +57,8 @@ class Registry:
         return sum(r.chunks for r in self.documents.values())
 
     def expected_ids(self) -> set[str]:
-        """Every chunk id the registry implies (ids are `<doc_id>-<position:05d>`)."""
-        return {f"{d}-{i:05d}" for d, r in self.documents.items() for i in range(r.chunks)}
+        """Every chunk id the registry implies (see `lib.types.chunk_id`)."""
+        return {chunk_id(d, i) for d, r in self.documents.items() for i in range(r.chunks)}
 
 
 def _settings_dict(s: ChunkSettings | None) -> dict[str, int] | None:

@@ -1,24 +1,31 @@
 """Store maintenance: re-index with new chunk settings, consistency checks, crash repair.
 
 A mixin of lib.index.store.Store (kept apart so each file stays small). The registry is the
-truth: chunk ids are `<doc_id>-<position:05d>`, so it alone says which ids must exist.
+truth: chunk ids come from `lib.types.chunk_id`, so it alone says which ids must exist.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from lib.index.catalog import load_parsed, save_registry
 from lib.ingest.chunking import split_document
 from lib.retrieval.keyword import KeywordIndex
-from lib.index.catalog import load_parsed, save_registry
-from lib.types import Chunk, ChunkSettings, DocumentRecord, ParsedDocument, RagLabError
+from lib.types import (
+    Chunk,
+    ChunkSettings,
+    DocumentRecord,
+    ParsedDocument,
+    Progress,
+    RagLabError,
+    doc_id_of,
+)
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 
 
 class MaintenanceMixin:
@@ -102,7 +109,7 @@ class MaintenanceMixin:
             complete = present & set(self._chunks) & self._keyword.ids()
             everything = present | set(self._chunks) | self._keyword.ids()
             self._remove_chunks(list(everything - expected))
-            broken = sorted({i.rsplit("-", 1)[0] for i in expected - complete})
+            broken = sorted({doc_id_of(i) for i in expected - complete})
             for doc_id in broken:
                 try:
                     self._rebuild_document(doc_id)

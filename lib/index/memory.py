@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Callable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from lib.retrieval.embeddings import Embedder
 from lib.retrieval.keyword import KeywordIndex
-from lib.types import Chunk, IndexMismatchError
+from lib.types import Chunk, CountProgress, IndexMismatchError
 
 
 class MemoryIndex:
@@ -23,7 +23,7 @@ class MemoryIndex:
         embedder: Embedder,
         chunks: Sequence[Chunk],
         embeddings: np.ndarray | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: CountProgress | None = None,
     ):
         """Index `chunks`; `embeddings` (unit rows in chunk order) skips embedding them."""
         self.embedder = embedder

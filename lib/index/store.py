@@ -12,32 +12,45 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from lib.index.catalog import (
+    load_chunk_table,
+    load_parsed,
+    load_registry,
+    read_index_info,
+    save_chunk_table,
+    save_parsed,
+    save_registry,
+)
 from lib.index.chroma import ChromaIndex
+from lib.index.maintenance import MaintenanceMixin
 from lib.ingest.chunking import doc_id_for
 from lib.ingest.documents import DEFAULT_MAX_BYTES
-from lib.retrieval.embeddings import Embedder
 from lib.ingest.pipeline import ingest_files
+from lib.io import fsync_files
+from lib.retrieval.embeddings import Embedder
 from lib.retrieval.keyword import KeywordIndex
-from lib.index.maintenance import MaintenanceMixin
-from lib.index.catalog import (
-    fsync_files, load_chunk_table, load_parsed, load_registry, read_index_info,
-    save_chunk_table, save_parsed, save_registry,
-)
 from lib.types import (
-    Chunk, ChunkSettings, DocumentRecord, EmbedderMismatchError, IndexMismatchError, IngestResult,
+    Chunk,
+    ChunkSettings,
+    DocumentRecord,
+    EmbedderMismatchError,
+    IndexMismatchError,
+    IngestResult,
     ParsedDocument,
+    Progress,
+    chunk_id,
+    chunk_id_prefix,
 )
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
 __all__ = ["Store", "read_index_info", "set_aside_index"]
 INDEX_PARTS = ("registry.json", "chroma", "index", "docs")  # what Store owns in a data dir
 
@@ -209,7 +222,7 @@ class Store(MaintenanceMixin):
         with self._state_lock:
             record = self._reg.documents.get(doc_id)
             n = record.chunks if record else 0
-            ids = (f"{doc_id}-{i:05d}" for i in range(n))
+            ids = (chunk_id(doc_id, i) for i in range(n))
             return [self._chunks[i] for i in ids if i in self._chunks]
 
     def parsed_document(self, doc_id: str) -> ParsedDocument | None:
@@ -307,8 +320,8 @@ class Store(MaintenanceMixin):
 
     def _ids_of(self, doc_id: str, n: int) -> list[str]:
         """A document's chunk ids: what the registry implies plus any the table holds."""
-        implied = {f"{doc_id}-{i:05d}" for i in range(n)}
-        return sorted(implied | {i for i in self._chunks if i.startswith(f"{doc_id}-")})
+        implied = {chunk_id(doc_id, i) for i in range(n)}
+        return sorted(implied | {i for i in self._chunks if i.startswith(chunk_id_prefix(doc_id))})
 
     def delete(self, doc_id: str) -> bool:
         """Remove a document everywhere; False if it was not indexed."""

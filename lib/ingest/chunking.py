@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from lib.ingest import tokenizer as _tokenizer
-from lib.types import Chunk, ChunkSettings, ParsedDocument
+from lib.types import Chunk, ChunkSettings, ParsedDocument, chunk_id
 
 Counter = Callable[[str], int]
 Span = tuple[int, int]
@@ -55,7 +55,7 @@ def split_document(
         settings: chunk size and overlap, in tokens of `count_tokens`.
         count_tokens: the token counter (default: MiniLM WordPiece, batched).
     Returns:
-        Chunks in reading order, with ids `<doc_id>-<position:05d>` counted across the
+        Chunks in reading order, with ids from `chunk_id()` counted across the
         whole document, so the same bytes and settings always give the same ids.
     """
     doc_id = doc_id_for(doc.sha256)
@@ -67,7 +67,7 @@ def split_document(
         page_counts = [next(counts) for _ in spans]
         for start, end in _chunk_spans(page.text, spans, page_counts, settings, count_tokens):
             chunks.append(Chunk(
-                id=f"{doc_id}-{len(chunks):05d}", doc_id=doc_id, doc_name=doc.name,
+                id=chunk_id(doc_id, len(chunks)), doc_id=doc_id, doc_name=doc.name,
                 page=page.number, section=page.section, start=start, end=end,
                 text=page.text[start:end],
             ))

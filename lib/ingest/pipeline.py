@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,11 +21,20 @@ import numpy as np
 
 from lib.ingest.chunking import doc_id_for, split_document
 from lib.ingest.documents import parse_document
-from lib.types import Chunk, ChunkSettings, DocumentError, IngestResult, ParsedDocument, RagLabError
+from lib.types import (
+    Chunk,
+    ChunkSettings,
+    CountProgress,
+    DocumentError,
+    IngestResult,
+    ParsedDocument,
+    Progress,
+    RagLabError,
+)
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
+
 # Chunks embedded per call: big enough that length-sorting removes most padding and
 # per-call overhead vanishes, small enough that progress and memory stay fine.
 GROUP_CHUNKS = 512
@@ -52,7 +61,7 @@ class Prepared:
 class Reporter:
     """Maps work done to a 0..1 fraction and a short label for the caller's progress bar."""
 
-    def __init__(self, progress: ProgressFn | None, n_files: int):
+    def __init__(self, progress: Progress | None, n_files: int):
         self.progress, self.n_files = progress, max(n_files, 1)
         self.total_chunks = 0
         self.last = 0.0  # never move the bar backwards (a failed group is retried)
@@ -62,7 +71,7 @@ class Reporter:
         if self.progress is not None:
             self.progress(self.last, label)
 
-    def embedding(self, group: Sequence[Prepared], base: int) -> Callable[[int, int], None]:
+    def embedding(self, group: Sequence[Prepared], base: int) -> CountProgress:
         """An embedder progress callback for one group whose first chunk is number `base`."""
         first, last = group[0], group[-1]
         if len(group) == 1:
@@ -183,7 +192,7 @@ def settle(group: list[Prepared], commit: Future, seconds: float,
         )
 
 
-def ingest_files(store, files: Sequence[tuple[str, bytes]], progress: ProgressFn | None,
+def ingest_files(store, files: Sequence[tuple[str, bytes]], progress: Progress | None,
                  max_bytes: int) -> list[IngestResult]:
     """The whole batch (the caller holds the store's write lock).
 

@@ -6,20 +6,19 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from lib.config import Settings
-from lib.retrieval.quantize import build_quantized_model, default_cache_dir, shipped_model_path
 from lib.ingest.tokenizer import MAX_TOKENS, new_minilm_tokenizer
-from lib.types import ProviderError
+from lib.retrieval.quantize import build_quantized_model, default_cache_dir, shipped_model_path
+from lib.types import CountProgress, ProviderError
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
 
 MINILM_DIM = 384
 # Which MiniLM file "minilm" means. The per-channel int8 file is ~1.5x faster than the
@@ -43,7 +42,7 @@ class Embedder(Protocol):
     name: str
     dim: int
 
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str], progress: CountProgress | None = None) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
@@ -118,7 +117,7 @@ class MiniLMEmbedder:
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return l2_normalize(pooled)
 
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+    def embed(self, texts: Sequence[str], progress: CountProgress | None = None) -> np.ndarray:
         """Embed texts in length-sorted batches (less padding); rows follow input order."""
         total = len(texts)
         out = np.zeros((total, self.dim), dtype=np.float32)
@@ -221,7 +220,7 @@ class OpenAIEmbedder:
             )
         return np.asarray([r.embedding for r in rows], dtype=np.float32)
 
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+    def embed(self, texts: Sequence[str], progress: CountProgress | None = None) -> np.ndarray:
         """Embed in batches of `batch_size`; rows follow input order, L2-normalised."""
         total = len(texts)
         parts: list[np.ndarray] = []

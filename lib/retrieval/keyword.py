@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections import Counter
@@ -39,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import snowballstemmer
 
+from lib.io import atomic_write_bytes
 from lib.types import IndexMismatchError
 
 ANALYZER_VERSION = 1  # bump when analyze() changes: a saved index then refuses to load
@@ -307,16 +306,6 @@ def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """np.savez to a temp file in the same folder, then os.replace (never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, buffer.getvalue())
