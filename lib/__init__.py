@@ -1,4 +1,9 @@
-"""RAG Lab's domain core. Never imports streamlit (a test enforces it)."""
+"""RAG Lab's domain core: everything but the UI, grouped by concern into packages.
+
+Never imports streamlit or ui (tests/test_architecture.py enforces it). Shared pieces sit
+at the top: `types` (frozen records and the error family), `config`, `io` (atomic writes),
+`samples` (the bundled Orbit Bank documents and labelled queries).
+"""
 
 import os
 
