@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib.config import SAMPLE_DOCS_DIR
+from lib.evaluation.beir import read_judgments
 from lib.evaluation.metrics import recall_at_k
 from lib.retrieval.keyword import TOKEN_RE, analyze
 from lib.samples import LabelledQuery
@@ -150,16 +151,10 @@ def labelled_passages(path: Path = SAMPLE_DOCS_DIR / "eval" / "qrels.tsv") -> Pa
     out: Passages = {}
     if not path.is_file():
         return out
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        parts = line.rstrip("\n").split("\t")
-        if (
-            len(parts) >= 4
-            and parts[3].strip()
-            and parts[2].strip().isdigit()
-            and int(parts[2]) > 0
-        ):
-            places = tuple(p.strip() for p in parts[3].split("; ") if p.strip())
-            out.setdefault(parts[0], {})[parts[1]] = places
+    for row in read_judgments(path):
+        places = tuple(p.strip() for p in row.location.split("; ") if p.strip())
+        if row.grade > 0 and places:
+            out.setdefault(row.query_id, {})[row.doc_id] = places
     return out
 
 
