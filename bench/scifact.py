@@ -39,7 +39,7 @@ def run(folder: Path, split: str, fusion: FusionSettings, sweep: str | None = No
     """One evaluation through the CLI's code path; prints its table."""
     settings = load_settings()
     started = time.perf_counter()
-    result = evaluate_beir(
+    report = evaluate_beir(
         folder,
         split,
         get_embedder(settings),
@@ -50,8 +50,8 @@ def run(folder: Path, split: str, fusion: FusionSettings, sweep: str | None = No
         progress=ProgressBar(sys.stderr),
     )
     print(f"\n{split} · fusion {fusion} · {time.perf_counter() - started:.1f} s")
-    print(format_table(result, 10), flush=True)
-    return result.to_json()
+    print(format_table(report), flush=True)
+    return report.to_json()
 
 
 def main() -> None:

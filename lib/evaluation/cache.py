@@ -144,9 +144,7 @@ class CachedEmbedder:
         self.misses = 0
         self._queries: dict[str, np.ndarray] = {}
 
-    def embed(
-        self, texts: Sequence[str], progress: CountProgress | None = None
-    ) -> np.ndarray:
+    def embed(self, texts: Sequence[str], progress: CountProgress | None = None) -> np.ndarray:
         """Vectors for `texts` in order; only texts never embedded before reach the model."""
         keys = [text_key(t) for t in texts]
         found = self.cache.get(keys)
