@@ -25,6 +25,7 @@ from lib.config import load_settings  # noqa: E402
 from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.evaluation.__main__ import format_table  # noqa: E402
 from lib.evaluation.api import evaluate_beir  # noqa: E402
+from lib.evaluation.cache import cache_root  # noqa: E402
 from lib.evaluation.progress import ProgressBar  # noqa: E402
 from lib.evaluation.runner import EvalConfig  # noqa: E402
 from lib.retrieval.fusion import FusionSettings  # noqa: E402
@@ -45,7 +46,7 @@ def run(folder: Path, split: str, fusion: FusionSettings, sweep: str | None = No
         get_embedder(settings),
         EvalConfig(fusion=fusion),
         ChunkSettings(settings.chunk_size, settings.chunk_overlap),
-        settings.data_dir / "cache" / "embeddings",
+        cache_root(settings.data_dir),
         sweep_parameter=sweep,
         progress=ProgressBar(sys.stderr),
     )

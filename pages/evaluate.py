@@ -21,8 +21,9 @@ from lib.evaluation.api import (  # after frame(): page config comes first
     save_result,
     unindexed_documents,
 )
-from lib.evaluation.archive import extract_beir_zip
+from lib.evaluation.archive import datasets_dir, extract_beir_zip
 from lib.evaluation.beir import available_splits, check_folder
+from lib.evaluation.cache import cache_root
 from lib.evaluation.report import EvaluationReport
 from lib.evaluation.runner import EvalConfig
 from lib.retrieval.fusion import FusionMode, FusionSettings, Normalization
@@ -154,7 +155,6 @@ def beir_run(
         "takes a few minutes the first time, seconds after that."
     )
     if st.button("▶️ Run evaluation", type="primary", key="eval_run"):
-        cache = settings.data_dir / "cache" / "embeddings"
         run_with_progress(
             f"Evaluating {folder.name} ({split})…",
             lambda p: evaluate_beir(
@@ -163,7 +163,7 @@ def beir_run(
                 store.embedder,
                 config,
                 chunking,
-                cache,
+                cache_root(settings.data_dir),
                 sweep_parameter=sweep,
                 progress=p,
             ),
@@ -183,7 +183,7 @@ def upload_source() -> Path | None:
     if st.session_state.get("eval_unpacked", (None, None))[0] != marker:
         try:
             target = extract_beir_zip(
-                upload.getvalue(), settings.data_dir / "datasets" / "beir", upload.name
+                upload.getvalue(), datasets_dir(settings.data_dir), upload.name
             )
         except RagLabError as err:
             st.error(err.reason)

@@ -19,6 +19,7 @@ from pathlib import Path
 import lib  # noqa: F401  (offline/telemetry env before onnxruntime loads)
 from lib.config import load_settings
 from lib.evaluation.api import SWEEPS, evaluate_beir
+from lib.evaluation.cache import cache_root
 from lib.evaluation.progress import ProgressBar
 from lib.evaluation.report import EvaluationReport, metric_names
 from lib.evaluation.runner import EvalConfig
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             embedder,
             config,
             chunking,
-            None if args.no_cache else Path(data_dir) / "cache" / "embeddings",
+            None if args.no_cache else cache_root(data_dir),
             sweep_parameter=args.sweep,
             progress=bar,
         )
