@@ -197,3 +197,19 @@ def test_zip_without_any_qrels_is_refused(tmp_path):
     del files["qrels/test.tsv"]
     with pytest.raises(DatasetError, match="no qrels"):
         extract_beir_zip(_zip(files), tmp_path / "d", "x")
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.mark.parametrize("name", ["scifact", "cranfield", "npl"])
+def test_shared_beir_qrels_keep_every_row_and_grade(name):
+    path = SHARED / name / "qrels" / "test.tsv"
+    if not path.is_file():
+        pytest.skip(f"{name} is not in {SHARED}")
+    raw = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    rows = read_judgments(path)
+    assert len(rows) == len(raw)
+    assert sorted({r.grade for r in rows}) == sorted({int(cols[2]) for cols in raw})
+    qrels = load_qrels(path)
+    assert sum(len(docs) for docs in qrels.values()) == len({(c[0], c[1]) for c in raw})
