@@ -19,6 +19,7 @@ from lib.evaluation.report import (
     Sweep,
     SweepPoint,
     reference_lines,
+    sweep_key,
 )
 from lib.evaluation.runner import AGGREGATION, EvalConfig, app_doc_key, evaluate_index, sweep
 from lib.io import atomic_write_json
@@ -52,7 +53,7 @@ def _sweep(
     k: int,
 ) -> Sweep:
     """The sweep curve: each point's metrics, and single methods as references."""
-    key = "alpha" if parameter == "alpha" else "rrf_k"
+    key = sweep_key(parameter)
     return Sweep(
         parameter,
         str(base.normalization),

@@ -93,6 +93,11 @@ class QueryOutcome:
         )
 
 
+def sweep_key(parameter: str) -> str:
+    """The FusionSettings field a sweep varies (also its points' JSON key): alpha or rrf_k."""
+    return "alpha" if parameter == "alpha" else "rrf_k"
+
+
 @dataclass(frozen=True)
 class SweepPoint:
     """Hybrid's figures at one value of the swept parameter."""
@@ -119,8 +124,8 @@ class Sweep:
 
     @property
     def key(self) -> str:
-        """The FusionSettings field the sweep varies (also the points' JSON key)."""
-        return "alpha" if self.parameter == "alpha" else "rrf_k"
+        """The FusionSettings field the sweep varies."""
+        return sweep_key(self.parameter)
 
     @property
     def metric(self) -> str:
@@ -142,7 +147,7 @@ class Sweep:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], k: int) -> Sweep:
         """A saved curve back into a Sweep."""
-        key = "alpha" if data["parameter"] == "alpha" else "rrf_k"
+        key = sweep_key(data["parameter"])
         points = tuple(SweepPoint(p[key], Metrics.from_scores(p, k)) for p in data["points"])
         return cls(
             data["parameter"], data["normalization"], data["depth"], k, points, data["reference"]
