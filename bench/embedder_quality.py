@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import lib  # noqa: E402,F401  (offline env before onnxruntime)
+from lib.evaluation.beir import load_qrels  # noqa: E402
 from lib.retrieval.embeddings import MiniLMEmbedder  # noqa: E402
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "scifact"
@@ -42,11 +43,9 @@ def load_scifact(folder: Path) -> tuple[list[str], list[str], dict[str, str], di
             row = json.loads(line)
             ids.append(str(row["_id"]))
             texts.append(f"{row.get('title', '')} {row.get('text', '')}".strip())
-    qrels: dict[str, set[str]] = {}
-    for line in (folder / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()[1:]:
-        qid, did, score = line.split("\t")[:3]
-        if int(score) > 0:
-            qrels.setdefault(qid, set()).add(did)
+    graded = load_qrels(folder / "qrels" / "test.tsv")
+    qrels = {q: {d for d, g in docs.items() if g > 0} for q, docs in graded.items()}
+    qrels = {q: docs for q, docs in qrels.items() if docs}
     queries = {}
     for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
         row = json.loads(line)

@@ -25,6 +25,7 @@ from lib.config import load_settings  # noqa: E402
 from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.evaluation.__main__ import format_table  # noqa: E402
 from lib.evaluation.api import evaluate_beir  # noqa: E402
+from lib.evaluation.cache import cache_root  # noqa: E402
 from lib.evaluation.progress import ProgressBar  # noqa: E402
 from lib.evaluation.runner import EvalConfig  # noqa: E402
 from lib.retrieval.fusion import FusionSettings  # noqa: E402
@@ -39,19 +40,19 @@ def run(folder: Path, split: str, fusion: FusionSettings, sweep: str | None = No
     """One evaluation through the CLI's code path; prints its table."""
     settings = load_settings()
     started = time.perf_counter()
-    result = evaluate_beir(
+    report = evaluate_beir(
         folder,
         split,
         get_embedder(settings),
         EvalConfig(fusion=fusion),
         ChunkSettings(settings.chunk_size, settings.chunk_overlap),
-        settings.data_dir / "cache" / "embeddings",
+        cache_root(settings.data_dir),
         sweep_parameter=sweep,
         progress=ProgressBar(sys.stderr),
     )
     print(f"\n{split} · fusion {fusion} · {time.perf_counter() - started:.1f} s")
-    print(format_table(result, 10), flush=True)
-    return result.to_json()
+    print(format_table(report), flush=True)
+    return report.to_json()
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ import lib  # noqa: E402,F401  (offline env first)
 from lib.config import load_settings  # noqa: E402
 from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.evaluation.beir import load_beir  # noqa: E402
-from lib.evaluation.cache import CachedEmbedder  # noqa: E402
+from lib.evaluation.cache import CachedEmbedder, cache_root  # noqa: E402
 from lib.evaluation.corpus import document_chunks  # noqa: E402
 from lib.evaluation.metrics import ndcg_at_k  # noqa: E402
 from lib.retrieval.fusion import FusionSettings, fuse  # noqa: E402
@@ -49,7 +49,7 @@ def score_tables(folder: Path) -> tuple[dict, list[str], dict, dict]:
     """Per query, four full score vectors over the documents: vd, vc, kd, kc."""
     train, test = load_beir(folder, "train"), load_beir(folder, "test")
     settings = load_settings()
-    emb = CachedEmbedder(get_embedder(settings), settings.data_dir / "cache" / "embeddings")
+    emb = CachedEmbedder(get_embedder(settings), cache_root(settings.data_dir))
     whole = document_chunks(train.corpus.values(), None)
     parts = document_chunks(train.corpus.values(), ChunkSettings(128, 16))
     ids = [c.doc_id for c in whole]

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import load_settings  # noqa: E402
+from lib.evaluation.beir import load_qrels  # noqa: E402
 from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.retrieval.keyword import KeywordIndex, analyze  # noqa: E402
 from lib.retrieval.search import hybrid_search, keyword_search, vector_search  # noqa: E402
@@ -70,9 +71,7 @@ def read_corpus(folder: Path) -> list[dict]:
 
 def load_scifact(folder: Path) -> tuple[list[dict], list[str]]:
     corpus = read_corpus(folder)
-    test_ids = {
-        line.split("\t")[0] for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:]
-    }
+    test_ids = set(load_qrels(folder / "qrels" / "test.tsv"))
     queries = [
         q["text"]
         for q in map(json.loads, (folder / "queries.jsonl").open())
@@ -242,10 +241,7 @@ def run_analyzer(dataset: Path) -> dict:
         )
         out[name] = {}
         for split in ("train", "test"):
-            qrels: dict[str, dict[str, int]] = {}
-            for line in (dataset / "qrels" / f"{split}.tsv").read_text().splitlines()[1:]:
-                qid, did, grade = line.split("\t")[:3]
-                qrels.setdefault(qid, {})[did] = int(grade)
+            qrels = load_qrels(dataset / "qrels" / f"{split}.tsv")
             values = [
                 ndcg_at_k([d for d, _ in index.search(queries[q], 10)], rel, 10)
                 for q, rel in qrels.items()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib.config import SAMPLE_DOCS_DIR
+from lib.evaluation.beir import load_qrels
 
 SAMPLE_EXTENSIONS = {".pdf", ".txt", ".md", ".markdown"}
 
@@ -32,14 +33,10 @@ class LabelledQuery:
 
 
 def labelled_queries(folder: Path = SAMPLE_DOCS_DIR / "eval") -> list[LabelledQuery]:
-    """Queries from queries.jsonl joined with qrels.tsv (extra qrels columns ignored)."""
-    qrels: dict[str, dict[str, int]] = {}
+    """Queries from queries.jsonl joined with qrels.tsv (relevant documents only)."""
     qrels_path = folder / "qrels.tsv"
-    if qrels_path.is_file():
-        for line in qrels_path.read_text(encoding="utf-8").splitlines()[1:]:
-            parts = line.strip().split("\t")
-            if len(parts) >= 3 and int(parts[2]) > 0:
-                qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    judged = load_qrels(qrels_path) if qrels_path.is_file() else {}
+    qrels = {q: {d: g for d, g in docs.items() if g > 0} for q, docs in judged.items()}
     queries = []
     queries_path = folder / "queries.jsonl"
     if queries_path.is_file():

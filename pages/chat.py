@@ -15,7 +15,7 @@ frame("Chat")
 from lib.chat.feedback import new_record, save_feedback  # noqa: E402
 from lib.chat.history import load_history, save_history  # noqa: E402
 from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
-from lib.retrieval import search_lab  # noqa: E402  (after frame: page config first)
+from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
 from ui.model_switch import current_secrets, current_spec, ensure_ready, local_server  # noqa: E402

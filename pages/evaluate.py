@@ -6,8 +6,6 @@ import logging
 import time
 from pathlib import Path
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from ui.frame import frame
@@ -15,25 +13,28 @@ from ui.frame import frame
 frame("Evaluate")
 
 from lib.evaluation.api import (  # after frame(): page config comes first
+    SWEEPS,
     evaluate_beir,
     evaluate_store,
     load_results,
     sample_queries,
     save_result,
+    unindexed_documents,
 )
-from lib.evaluation.archive import extract_beir_zip
+from lib.evaluation.archive import datasets_dir, extract_beir_zip
 from lib.evaluation.beir import available_splits, check_folder
-from lib.evaluation.report import metric_names, metric_rows, query_deltas, sweep_rows, win_loss
+from lib.evaluation.cache import cache_root
+from lib.evaluation.report import EvaluationReport
 from lib.evaluation.runner import EvalConfig
-from lib.retrieval.fusion import FusionSettings
+from lib.retrieval.fusion import FusionMode, FusionSettings, Normalization
+from lib.retrieval.search import Method
 from lib.samples import sample_files
 from lib.types import ChunkSettings, RagLabError
+from ui.evaluation_report import show_report
 from ui.resources import get_settings, store_or_stop
 
 log = logging.getLogger(__name__)
 SOURCES = ["📦 Sample queries on your index", "📁 BEIR folder on disk", "⬆️ Upload a BEIR zip"]
-METHODS = ["keyword", "vector", "hybrid"]
-SWEEPS = {"α (weighted fusion)": "alpha", "RRF k": "rrf-k", "No sweep": None}
 
 st.title("📊 Evaluate")
 st.caption(
@@ -46,26 +47,26 @@ store = store_or_stop()
 
 def read_config() -> tuple[EvalConfig, str | None, ChunkSettings | None]:
     """The run settings from the expander (fusion defaults are the app's)."""
-    app = FusionSettings()
+    app, defaults = FusionSettings(), EvalConfig()
     with st.expander("⚙️ Settings", expanded=False):
         c1, c2, c3 = st.columns(3)
-        methods = c1.multiselect("Methods", METHODS, default=METHODS, key="eval_methods")
-        k = c2.number_input("k (cut-off)", 1, 100, 10, key="eval_k")
-        sweep = c3.selectbox("Sweep", list(SWEEPS), key="eval_sweep")
-        f1, f2, f3, f4, f5 = st.columns(5)
-        mode = f1.selectbox(
-            "Fusion",
-            ["rrf", "weighted"],
-            index=["rrf", "weighted"].index(str(app.mode)),
-            key="eval_fusion",
+        methods = c1.multiselect(
+            "Methods", [str(m) for m in Method], default=defaults.methods, key="eval_methods"
         )
+        k = c2.number_input("k (cut-off)", 1, 100, defaults.k, key="eval_k")
+        sweep = c3.selectbox(
+            "Sweep",
+            [*SWEEPS, None],
+            format_func=lambda s: SWEEPS.get(s, "No sweep"),
+            key="eval_sweep",
+        )
+        f1, f2, f3, f4, f5 = st.columns(5)
+        modes, norms = list(FusionMode), list(Normalization)
+        mode = f1.selectbox("Fusion", modes, index=modes.index(app.mode), key="eval_fusion")
         rrf_k = f2.number_input("RRF k", 0, 1000, app.rrf_k, key="eval_rrf_k")
         alpha = f3.slider("α (vector weight)", 0.0, 1.0, app.alpha, 0.05, key="eval_alpha")
         norm = f4.selectbox(
-            "Normalisation",
-            ["minmax", "zscore"],
-            index=["minmax", "zscore"].index(str(app.normalization)),
-            key="eval_norm",
+            "Normalisation", norms, index=norms.index(app.normalization), key="eval_norm"
         )
         depth = f5.number_input("Candidates", 1, 500, app.depth, key="eval_depth")
         whole = st.checkbox("BEIR: index whole documents (no chunking)", key="eval_whole_docs")
@@ -73,32 +74,29 @@ def read_config() -> tuple[EvalConfig, str | None, ChunkSettings | None]:
         mode=mode, rrf_k=int(rrf_k), alpha=float(alpha), normalization=norm, depth=int(depth)
     )
     chunking = None if whole else ChunkSettings(settings.chunk_size, settings.chunk_overlap)
-    return (
-        EvalConfig(methods=tuple(methods or METHODS), k=int(k), fusion=fusion),
-        SWEEPS[sweep],
-        chunking,
-    )
+    config = EvalConfig(methods=tuple(methods or defaults.methods), k=int(k), fusion=fusion)
+    return config, sweep, chunking
 
 
-def run_with_progress(label: str, job) -> dict | None:
-    """Run an evaluation with a live progress bar; save it; return its JSON report."""
+def run_with_progress(label: str, job) -> EvaluationReport | None:
+    """Run an evaluation with a live progress bar; save it; return the report."""
     with st.status(label, expanded=True) as status:
         bar = st.progress(0.0, text="Starting…")
         started = time.perf_counter()
         try:
-            result = job(lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text))
+            report = job(lambda f, text: bar.progress(min(max(f, 0.0), 1.0), text=text))
         except RagLabError as err:
             status.update(label=err.reason, state="error")
             return None
-        path = save_result(result, settings.data_dir)
+        path = save_result(report, settings.data_dir)
         status.update(
-            label=f"{len(result.queries)} queries evaluated in {time.perf_counter() - started:.1f} s "
+            label=f"{report.n_queries} queries evaluated in {time.perf_counter() - started:.1f} s "
             f"· saved to results/{path.name}",
             state="complete",
             expanded=False,
         )
-    st.session_state.eval_dataset = st.session_state.eval_saved = result.dataset
-    return result.to_json(per_query=True)
+    st.session_state.eval_dataset = st.session_state.eval_saved = report.dataset
+    return report
 
 
 def samples_source(config: EvalConfig, sweep: str | None) -> None:
@@ -108,8 +106,6 @@ def samples_source(config: EvalConfig, sweep: str | None) -> None:
     except RagLabError as err:
         st.error(err.reason)
         return
-    names = {d.name for d in store.documents()}
-    wanted = {doc for judged in qrels.values() for doc in judged}
     st.write(
         f"**{len(qrels)} labelled queries** about Orbit Bank; relevant documents are named by file."
     )
@@ -124,7 +120,7 @@ def samples_source(config: EvalConfig, sweep: str | None) -> None:
             st.rerun()
         st.page_link("pages/documents.py", label="Go to Documents", icon="📄")
         return
-    if missing := sorted(wanted - names):
+    if missing := unindexed_documents(qrels, {d.name for d in store.documents()}):
         st.warning(
             f"{len(missing)} labelled documents are not in your index (e.g. {missing[0]}): "
             "their queries will score low. Load the sample documents on the Documents page."
@@ -159,7 +155,6 @@ def beir_run(
         "takes a few minutes the first time, seconds after that."
     )
     if st.button("▶️ Run evaluation", type="primary", key="eval_run"):
-        cache = settings.data_dir / "cache" / "embeddings"
         run_with_progress(
             f"Evaluating {folder.name} ({split})…",
             lambda p: evaluate_beir(
@@ -168,7 +163,7 @@ def beir_run(
                 store.embedder,
                 config,
                 chunking,
-                cache,
+                cache_root(settings.data_dir),
                 sweep_parameter=sweep,
                 progress=p,
             ),
@@ -188,109 +183,13 @@ def upload_source() -> Path | None:
     if st.session_state.get("eval_unpacked", (None, None))[0] != marker:
         try:
             target = extract_beir_zip(
-                upload.getvalue(), settings.data_dir / "datasets" / "beir", upload.name
+                upload.getvalue(), datasets_dir(settings.data_dir), upload.name
             )
         except RagLabError as err:
             st.error(err.reason)
             return None
         st.session_state.eval_unpacked = (marker, str(target))
     return Path(st.session_state.eval_unpacked[1])
-
-
-def show_report(report: dict) -> None:
-    """Table, bar chart, sweep chart and per-query drill-down of one saved report."""
-    names = metric_names(report)
-    s = report["settings"]
-    st.subheader(f"Results: {report['dataset']} · {report['queries']} judged queries")
-    f = s["fusion"]
-    knobs = f"RRF k {f['rrf_k']}" if f["mode"] == "rrf" else f"α {f['alpha']}, {f['normalization']}"
-    st.caption(
-        f"Fusion: {f['mode']} ({knobs}, {f['depth']} candidates) · embedder {s['embedder']} · {s['aggregation']} · "
-        f"saved {report.get('saved_at', '')}"
-    )
-    table = pd.DataFrame(report["methods"]).T[names]
-    st.dataframe(
-        table.style.format("{:.4f}").highlight_max(axis=0, color="#d4edda"), key="eval_table"
-    )
-    bars = (
-        alt.Chart(pd.DataFrame(metric_rows(report)))
-        .mark_bar()
-        .encode(
-            x=alt.X("metric:N", sort=names, title=None),
-            xOffset="method:N",
-            y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1])),
-            color="method:N",
-            tooltip=["method", "metric", alt.Tooltip("value:Q", format=".4f")],
-        )
-    )
-    st.altair_chart(bars, width="stretch")
-    show_sweep(report)
-    show_drilldown(report)
-
-
-def show_sweep(report: dict) -> None:
-    """nDCG@k along the swept parameter, each single method as a horizontal reference line."""
-    rows = sweep_rows(report)
-    if not rows:
-        return
-    curve = report["sweep"]
-    label = "α (vector weight)" if curve["parameter"] == "alpha" else "RRF k"
-    st.markdown(f"**Sweep:** hybrid {curve['metric']} as a function of {label}")
-    line = (
-        alt.Chart(pd.DataFrame(rows))
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("value:Q", title=label),
-            y=alt.Y("ndcg:Q", title=curve["metric"], scale=alt.Scale(zero=False)),
-            tooltip=["value", alt.Tooltip("ndcg:Q", format=".4f")],
-        )
-    )
-    refs = pd.DataFrame([{"method": m, "ndcg": v} for m, v in curve["reference"].items()])
-    rules = (
-        alt.Chart(refs)
-        .mark_rule(strokeDash=[6, 4])
-        .encode(y="ndcg:Q", color="method:N", tooltip=["method", "ndcg"])
-    )
-    st.altair_chart(line + rules, width="stretch")
-
-
-def _mark(delta: float) -> str:
-    return "🟢" if delta > 1e-9 else "🔴" if delta < -1e-9 else "⚪"
-
-
-def _ranked_markdown(row: dict, docs: list[str]) -> str:
-    """A numbered list; relevant documents ticked, titles shown when ids are not names."""
-    labels = row.get("labels", {})
-    lines = [
-        f"{i}. {'✅' if row['relevant'].get(d, 0) > 0 else '▫️'} `{d}` {labels.get(d, '')[:60]}"
-        for i, d in enumerate(docs, start=1)
-    ]
-    return "\n".join(lines) or "_no results_"
-
-
-def show_drilldown(report: dict) -> None:
-    """Queries where hybrid wins or loses against the better single method, with the three lists."""
-    deltas = query_deltas(report)
-    if not deltas:
-        return
-    counts = win_loss(report)
-    st.markdown(
-        f"**Per query:** hybrid beats the better single method on {counts['wins']} queries, "
-        f"ties on {counts['ties']}, loses on {counts['losses']}."
-    )
-    shown = [r for r in deltas if abs(r["delta"]) > 1e-9] or deltas
-    labels = {r["id"]: f"{_mark(r['delta'])} {r['delta']:+.2f} · {r['text'][:90]}" for r in shown}
-    qid = st.selectbox("Query", list(labels), format_func=labels.get, key="eval_query")
-    row = next(q for q in report["per_query"] if q["id"] == qid)
-    st.write(
-        f"**{row['text']}** — relevant: "
-        + ", ".join(f"`{d}` ({g})" for d, g in row["relevant"].items() if g > 0)
-    )
-    columns = st.columns(len(row["ranked"]))
-    for col, (method, docs) in zip(columns, row["ranked"].items()):
-        ndcg = row["metrics"][method][metric_names(report)[0]]
-        col.markdown(f"**{method}** · nDCG {ndcg:.3f}")
-        col.markdown(_ranked_markdown(row, docs))
 
 
 config, sweep, chunking = read_config()

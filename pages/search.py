@@ -13,6 +13,7 @@ from lib.retrieval.rerank import RerankClient
 from lib.retrieval.search import hybrid_search, keyword_search, vector_search
 from lib.samples import labelled_queries
 from lib.types import Hit, ProviderError, RagLabError
+from ui import search_lab_html as lab_html
 from ui.frame import frame
 from ui.resources import get_settings, store_or_stop
 
@@ -81,8 +82,15 @@ if mode == "RRF":
     )
     alpha = 0.5
 else:
-    alpha = c_param.slider("α (vector weight)", 0.0, 1.0, 0.5, 0.05, key="search_alpha",
-                           help="0 = keyword only, 1 = vector only; 0.4–0.6 is best on SciFact.")
+    alpha = c_param.slider(
+        "α (vector weight)",
+        0.0,
+        1.0,
+        0.5,
+        0.05,
+        key="search_alpha",
+        help="0 = keyword only, 1 = vector only; 0.4–0.6 is best on SciFact.",
+    )
     normalization = c_mode.radio(
         "Normalise scores",
         [Normalization.ZSCORE, Normalization.MINMAX],
@@ -113,8 +121,13 @@ if not query.strip():
     st.info("Type a query (Enter to search) or click an example.")
     st.stop()
 
-fusion = FusionSettings(mode=FusionMode.from_str(mode), rrf_k=rrf_k, alpha=alpha,
-                        normalization=normalization, depth=int(depth))
+fusion = FusionSettings(
+    mode=FusionMode.from_str(mode),
+    rrf_k=rrf_k,
+    alpha=alpha,
+    normalization=normalization,
+    depth=int(depth),
+)
 
 
 def timed(fn, *args) -> tuple[list[Hit], float]:
@@ -168,8 +181,10 @@ def render_hit(hit: Hit, score: lab.QueryScore | None) -> None:
         marks += " ✅" + (" 🎯" if hit.chunk.id in score.passage_ids else "")
     with st.container(border=True):
         # document text is escaped by hit_header/highlight; one HTML block, so no markdown runs
-        st.markdown(lab.hit_header(hit, marks), unsafe_allow_html=True)
-        st.markdown(f"<div>{lab.highlight(hit.chunk.text, query)}</div>", unsafe_allow_html=True)
+        st.markdown(lab_html.hit_header(hit, marks), unsafe_allow_html=True)
+        st.markdown(
+            f"<div>{lab_html.highlight(hit.chunk.text, query)}</div>", unsafe_allow_html=True
+        )
         st.caption(f"{hit.method} score {hit.score:.4g}")
 
 

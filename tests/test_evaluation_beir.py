@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from lib.evaluation.archive import dataset_name, extract_beir_zip
-from lib.evaluation.beir import DatasetError, available_splits, load_beir, load_qrels
+from lib.evaluation.beir import (
+    DatasetError,
+    Judgment,
+    available_splits,
+    load_beir,
+    load_qrels,
+    read_judgments,
+)
 from lib.types import RagLabError
 
 CORPUS = [
@@ -64,6 +71,19 @@ def test_qrels_extra_columns_spaces_and_no_header(tmp_path):
     path = tmp_path / "qrels.tsv"
     path.write_text("q1\tfee schedule.md\t2\tpage 3\nq2\tfaq.md\t1\n\n", encoding="utf-8")
     assert load_qrels(path) == {"q1": {"fee schedule.md": 2}, "q2": {"faq.md": 1}}
+
+
+def test_judgments_keep_grades_and_the_location_column(tmp_path):
+    path = tmp_path / "qrels.tsv"
+    path.write_text(
+        "query-id\tcorpus-id\tscore\tlocation\nq1\tfaq.md\t2\tLost card; Freeze\nq1\tx.md\t0\n",
+        encoding="utf-8",
+    )
+    assert read_judgments(path) == [
+        Judgment("q1", "faq.md", 2, "Lost card; Freeze"),
+        Judgment("q1", "x.md", 0, ""),
+    ]
+    assert load_qrels(path) == {"q1": {"faq.md": 2, "x.md": 0}}
 
 
 def test_queries_judged_only_at_grade_zero_are_not_evaluated(tmp_path):
@@ -177,3 +197,19 @@ def test_zip_without_any_qrels_is_refused(tmp_path):
     del files["qrels/test.tsv"]
     with pytest.raises(DatasetError, match="no qrels"):
         extract_beir_zip(_zip(files), tmp_path / "d", "x")
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.mark.parametrize("name", ["scifact", "cranfield", "npl"])
+def test_shared_beir_qrels_keep_every_row_and_grade(name):
+    path = SHARED / name / "qrels" / "test.tsv"
+    if not path.is_file():
+        pytest.skip(f"{name} is not in {SHARED}")
+    raw = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    rows = read_judgments(path)
+    assert len(rows) == len(raw)
+    assert sorted({r.grade for r in rows}) == sorted({int(cols[2]) for cols in raw})
+    qrels = load_qrels(path)
+    assert sum(len(docs) for docs in qrels.values()) == len({(c[0], c[1]) for c in raw})

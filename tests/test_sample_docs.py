@@ -6,7 +6,6 @@ qrels.tsv or a price that drifted between documents makes a test fail.
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import io
 import json
@@ -18,6 +17,8 @@ from functools import cache
 from pathlib import Path
 
 from pypdf import PdfReader
+
+from lib.evaluation.beir import Judgment, read_judgments
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_docs"
@@ -91,13 +92,12 @@ def queries() -> tuple[dict, ...]:
 
 
 @cache
-def qrels() -> tuple[dict, ...]:
-    with open(EVAL / "qrels.tsv", encoding="utf-8", newline="") as f:
-        return tuple(csv.DictReader(f, delimiter="\t"))
+def qrels() -> tuple[Judgment, ...]:
+    return tuple(read_judgments(EVAL / "qrels.tsv"))
 
 
 def relevant_docs(query_id: str) -> list[str]:
-    return [r["corpus-id"] for r in qrels() if r["query-id"] == query_id]
+    return [r.doc_id for r in qrels() if r.query_id == query_id]
 
 
 def test_corpus_is_a_realistic_mixed_set():
@@ -153,34 +153,34 @@ def test_qrels_are_well_formed():
     header = (EVAL / "qrels.tsv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "query-id\tcorpus-id\tscore\tlocation"
     ids = {q["_id"] for q in queries()}
-    pairs = [(r["query-id"], r["corpus-id"]) for r in qrels()]
+    pairs = [(r.query_id, r.doc_id) for r in qrels()]
     assert len(set(pairs)) == len(pairs), "one line per (query, document)"
     for row in qrels():
-        assert row["query-id"] in ids, row
-        assert row["score"] in {"1", "2"}, row
-        assert row["location"], row
+        assert row.query_id in ids, row
+        assert row.grade in {1, 2}, row
+        assert row.location, row
 
 
 def test_every_labelled_document_exists():
     names = {p.name for p in corpus()}
-    labelled = {r["corpus-id"] for r in qrels()}
+    labelled = {r.doc_id for r in qrels()}
     assert labelled <= names, labelled - names
     assert labelled == names, f"documents no query points to: {names - labelled}"
 
 
 def test_every_in_scope_query_has_a_direct_answer_and_out_of_scope_none():
     for q in queries():
-        scores = [r["score"] for r in qrels() if r["query-id"] == q["_id"]]
+        scores = [r.grade for r in qrels() if r.query_id == q["_id"]]
         if q["type"] == "out_of_scope":
             assert scores == [], q
         else:
-            assert "2" in scores, f"{q['_id']} needs a document that directly answers it"
+            assert 2 in scores, f"{q['_id']} needs a document that directly answers it"
 
 
 def test_qrels_locations_exist():
     for row in qrels():
-        for location in row["location"].split("; "):
-            assert location_text(row["corpus-id"], location).strip()
+        for location in row.location.split("; "):
+            assert location_text(row.doc_id, location).strip()
 
 
 def test_exact_ids_occur_literally_in_a_relevant_document():

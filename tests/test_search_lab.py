@@ -1,45 +1,25 @@
-"""The Search lab's pure helpers: highlighted snippets, overlap badges, per-query metrics."""
+"""The Search lab's pure helpers: matched words, overlap badges, per-query metrics."""
 
 from __future__ import annotations
 
 import pytest
 
-from lib.samples import LabelledQuery
 from lib.retrieval.search_lab import (
-    highlight,
-    hit_header,
     in_passage,
     labelled_passages,
     match_labelled,
+    match_spans,
     overlap_summary,
     score_hits,
     shared_badges,
+    snippet_window,
 )
+from lib.samples import LabelledQuery
 from lib.types import Chunk, Hit
 
 
 def hit(cid: str, rank: int, doc: str = "doc.md", method: str = "vector") -> Hit:
     return Hit(Chunk(cid, "d", doc, None, None, 0, 1, f"text {cid}"), 1.0 / rank, rank, method)
-
-
-def test_highlight_marks_analyzed_matches_and_escapes_html() -> None:
-    text = "Fees for the <b>OB-7731</b> Metal card & lounge."
-    out = highlight(text, "fee 7731")
-    assert out.startswith("<mark>Fees</mark> for the &lt;b&gt;<mark>OB-7731</mark>&lt;/b&gt;")
-    assert "&amp; lounge." in out and "<b>" not in out
-
-
-def test_highlight_windows_long_text_around_the_first_match() -> None:
-    text = "word " * 200 + "the ISO-20022 standard " + "tail " * 200
-    out = highlight(text, "ISO-20022", max_chars=120)
-    assert out.startswith("…") and out.endswith("…")
-    assert "<mark>ISO-20022</mark>" in out
-    assert len(out.replace("<mark>", "").replace("</mark>", "")) <= 124
-
-
-def test_highlight_without_matches_is_the_escaped_start() -> None:
-    assert highlight("a < b", "zebra") == "a &lt; b"
-    assert highlight("", "x") == ""
 
 
 def test_shared_badges_only_for_chunks_in_several_columns() -> None:
@@ -86,20 +66,6 @@ def test_match_labelled_ignores_case_spacing_and_end_punctuation() -> None:
     assert match_labelled("something else", labelled) is None
 
 
-def test_hit_header_escapes_document_given_text() -> None:
-    chunk = Chunk("c", "d", "<evil>.md", 3, "Fees & $5 <b>", 0, 1, "t")
-    out = hit_header(Hit(chunk, 1.0, 2, "vector"), " 🟦 ✅")
-    assert (
-        out == "<b>#2</b> 🟦 ✅ <code>&lt;evil&gt;.md</code> p. 3 · § Fees &amp; &#36;5 &lt;b&gt;"
-    )
-    assert highlight("costs $5 and $6", "costs") == "<mark>costs</mark> &#36;5 and &#36;6"
-
-
-def test_highlight_marks_identifiers_whole_not_by_a_shared_part() -> None:
-    out = highlight("OB-6120 card, OB-7731 card, ISO-20022", "OB-7731 ISO 20022")
-    assert out == "OB-6120 card, <mark>OB-7731</mark> card, <mark>ISO-20022</mark>"
-
-
 def chunk_at(doc: str, page: int | None, section: str | None, text: str = "t") -> Chunk:
     return Chunk("c", "d", doc, page, section, 0, len(text), text)
 
@@ -137,3 +103,17 @@ def test_labelled_passages_reads_the_fourth_qrels_column(tmp_path) -> None:
         "q1": {"faq.md": ("Lost card", "Freeze"), "fees.pdf": ("2",)}
     }
     assert labelled_passages(tmp_path / "missing.tsv") == {}
+
+
+def test_match_spans_are_analyzed_words_and_identifiers_whole() -> None:
+    text = "Fees: OB-6120 card, OB-7731 card"
+    assert [text[a:z] for a, z in match_spans(text, "fee OB-7731")] == ["Fees", "OB-7731"]
+    assert match_spans("nothing here", "zebra") == []
+
+
+def test_snippet_window_starts_before_the_first_match_and_ends_on_a_space() -> None:
+    text = "word " * 100 + "target " + "tail " * 100
+    start, end = snippet_window(text, match_spans(text, "target"), 60)
+    assert 0 < start < text.index("target") < end < len(text)
+    assert text[end] == " " and end - start <= 60
+    assert snippet_window("short text", [], 60) == (0, len("short text"))

@@ -4,14 +4,17 @@
 """
 
 from lib.evaluation.beir import Dataset, DatasetError, Document, load_beir
-from lib.evaluation.runner import EvalConfig, EvaluationResult, QueryOutcome
+from lib.evaluation.report import EvaluationReport, Metrics, QueryOutcome, Sweep
+from lib.evaluation.runner import EvalConfig
 
 __all__ = [
     "Dataset",
     "DatasetError",
     "Document",
     "EvalConfig",
-    "EvaluationResult",
+    "EvaluationReport",
+    "Metrics",
     "QueryOutcome",
+    "Sweep",
     "load_beir",
 ]

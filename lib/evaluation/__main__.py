@@ -3,15 +3,14 @@
     python -m lib.evaluation DIR --split test --methods keyword,vector,hybrid --k 10 --json OUT.json
 
 Prints a table on stdout and a progress bar on stderr; --json writes the report
-{"dataset", "queries", "methods": {m: {"ndcg@k", "recall@k", "mrr@k", "map"}}, "settings"
-[, "sweep"]}. Hybrid uses the app's default FusionSettings unless --fusion, --rrf-k, --alpha,
---norm or --depth say otherwise.
+{"version", "dataset", "queries", "methods": {m: {"ndcg@k", "recall@k", "mrr@k", "map"}},
+"settings" [, "sweep"] [, "per_query"]}. Hybrid uses the app's default FusionSettings unless
+--fusion, --rrf-k, --alpha, --norm or --depth say otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace
@@ -20,8 +19,11 @@ from pathlib import Path
 import lib  # noqa: F401  (offline/telemetry env before onnxruntime loads)
 from lib.config import load_settings
 from lib.evaluation.api import SWEEPS, evaluate_beir
+from lib.evaluation.cache import cache_root
 from lib.evaluation.progress import ProgressBar
-from lib.evaluation.runner import EvalConfig, EvaluationResult
+from lib.evaluation.report import EvaluationReport, metric_names
+from lib.evaluation.runner import EvalConfig
+from lib.io import atomic_write_json
 from lib.retrieval.fusion import FusionSettings
 from lib.retrieval.search import Method
 from lib.types import ChunkSettings, RagLabError
@@ -96,20 +98,19 @@ def build_config(args: argparse.Namespace) -> EvalConfig:
     return EvalConfig(methods=methods, k=args.k, fusion=fusion)
 
 
-def format_table(result: EvaluationResult, k: int) -> str:
+def format_table(report: EvaluationReport) -> str:
     """A plain-text table of the four figures per method."""
-    summary = result.summary(k)
-    names = [f"ndcg@{k}", f"recall@{k}", f"mrr@{k}", "map"]
+    names = metric_names(report.k)
     lines = [
-        f"{result.dataset} ({result.split}): {len(result.queries)} judged queries",
+        f"{report.dataset} ({report.split}): {report.n_queries} judged queries",
         f"{'method':<10}" + "".join(f"{n:>11}" for n in names),
     ]
-    lines += [f"{m:<10}" + "".join(f"{v[n]:>11.4f}" for n in names) for m, v in summary.items()]
-    if result.sweep:
-        key = "alpha" if result.sweep["parameter"] == "alpha" else "rrf_k"
+    table = report.metric_table()
+    lines += [f"{m:<10}" + "".join(f"{v[n]:>11.4f}" for n in names) for m, v in table.items()]
+    if curve := report.sweep:
         lines.append(
-            f"sweep {result.sweep['parameter']} ({result.sweep['mode']}): "
-            + ", ".join(f"{p[key]}={p[f'ndcg@{k}']:.4f}" for p in result.sweep["points"])
+            f"sweep {curve.parameter} ({curve.mode}): "
+            + ", ".join(f"{p.value}={p.metrics.headline().ndcg:.4f}" for p in curve.points)
         )
     return "\n".join(lines)
 
@@ -134,13 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         embedder = get_embedder(settings)
         bar = ProgressBar(sys.stderr)
         started = time.perf_counter()
-        result = evaluate_beir(
+        report = evaluate_beir(
             args.folder,
             args.split,
             embedder,
             config,
             chunking,
-            None if args.no_cache else Path(data_dir) / "cache" / "embeddings",
+            None if args.no_cache else cache_root(data_dir),
             sweep_parameter=args.sweep,
             progress=bar,
         )
@@ -148,12 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RagLabError, ValueError) as exc:
         print(f"error: {getattr(exc, 'reason', exc)}", file=sys.stderr)
         return 2
-    print(format_table(result, config.k))
+    print(format_table(report))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(result.to_json(args.per_query), indent=1) + "\n", encoding="utf-8"
-        )
+        atomic_write_json(args.json, report.to_json(args.per_query), indent=1)
         print(f"wrote {args.json}")
     return 0
 

@@ -12,22 +12,23 @@ from pathlib import Path
 from lib.config import SAMPLE_DOCS_DIR
 from lib.evaluation.beir import DatasetError, load_beir, load_qrels, load_queries
 from lib.evaluation.corpus import TITLE_WEIGHT, build_index
-from lib.evaluation.runner import (
-    AGGREGATION,
-    EvalConfig,
-    EvaluationResult,
-    QueryOutcome,
-    app_doc_key,
-    evaluate_index,
-    fusion_settings_dict,
-    sweep,
+from lib.evaluation.report import (
+    EvaluationReport,
+    Metrics,
+    RunSettings,
+    Sweep,
+    SweepPoint,
+    reference_lines,
+    sweep_key,
 )
+from lib.evaluation.runner import AGGREGATION, EvalConfig, app_doc_key, evaluate_index, sweep
 from lib.io import atomic_write_json
 from lib.retrieval.fusion import FusionMode, FusionSettings
 from lib.retrieval.search import SearchIndex
-from lib.types import ChunkSettings, Progress
+from lib.types import ChunkSettings, Progress, RagLabError
 
-SWEEPS = ("alpha", "rrf-k")
+# Sweep name -> what it varies (the label of the page's picker and the chart's axis).
+SWEEPS = {"alpha": "α (vector weight)", "rrf-k": "RRF k"}
 ALPHA_GRID = tuple(round(a / 10, 1) for a in range(11))
 RRF_K_GRID = (1, 5, 10, 20, 30, 45, 60, 80, 100, 150, 200)
 SAMPLE_EVAL_DIR = SAMPLE_DOCS_DIR / "eval"
@@ -43,29 +44,24 @@ def sweep_grid(parameter: str, base: FusionSettings) -> list[FusionSettings]:
     raise DatasetError(f"Unknown sweep '{parameter}'. Supported: {', '.join(SWEEPS)}.")
 
 
-def _sweep_report(
+def _sweep(
     parameter: str,
     base: FusionSettings,
     grid: Sequence[FusionSettings],
     points: Sequence[dict[str, float]],
-    result: EvaluationResult,
+    methods: dict[str, Metrics],
     k: int,
-) -> dict:
-    """The sweep curve for the JSON: each point's metrics, and single methods as references."""
-    key = "alpha" if parameter == "alpha" else "rrf_k"
-    summary = result.summary(k)
-    return {
-        "parameter": parameter,
-        "mode": "weighted" if parameter == "alpha" else "rrf",
-        "normalization": str(base.normalization),
-        "depth": base.depth,
-        "metric": f"ndcg@{k}",
-        "points": [
-            {key: getattr(f, key), **{n: round(v, 4) for n, v in p.items() if "precision" not in n}}
-            for f, p in zip(grid, points)
-        ],
-        "reference": {m: summary[m][f"ndcg@{k}"] for m in ("keyword", "vector") if m in summary},
-    }
+) -> Sweep:
+    """The sweep curve: each point's metrics, and single methods as references."""
+    key = sweep_key(parameter)
+    return Sweep(
+        parameter,
+        str(base.normalization),
+        base.depth,
+        k,
+        tuple(SweepPoint(getattr(f, key), Metrics.from_scores(p, k)) for f, p in zip(grid, points)),
+        reference_lines(methods),
+    )
 
 
 def run_evaluation(
@@ -73,12 +69,12 @@ def run_evaluation(
     queries: dict[str, str],
     qrels: dict[str, dict[str, int]],
     config: EvalConfig,
-    settings: dict,
-    dataset: tuple[str, str],
+    settings: RunSettings,
+    dataset: str,
     doc_key=None,
     sweep_parameter: str | None = None,
     progress: Progress | None = None,
-) -> EvaluationResult:
+) -> EvaluationReport:
     """Evaluate `config.methods` (and an optional sweep) on an index; see evaluate_index."""
     kwargs = {"doc_key": doc_key} if doc_key is not None else {}
     report = progress or (lambda f, label: None)
@@ -90,7 +86,8 @@ def run_evaluation(
         progress=lambda f, label: report(f * (0.5 if sweep_parameter else 1), label),
         **kwargs,
     )
-    result = EvaluationResult(dataset[0], dataset[1], methods, settings, outcomes)
+    means = {m: Metrics.from_scores(v, config.k) for m, v in methods.items()}
+    curve = None
     if sweep_parameter:
         grid = sweep_grid(sweep_parameter, config.fusion)
         points = sweep(
@@ -102,11 +99,13 @@ def run_evaluation(
             progress=lambda f, label: report(0.5 + f / 2, label),
             **kwargs,
         )
-        result.sweep = _sweep_report(sweep_parameter, config.fusion, grid, points, result, config.k)
-    return result
+        curve = _sweep(sweep_parameter, config.fusion, grid, points, means, config.k)
+    return EvaluationReport(dataset, settings, means, len(outcomes), tuple(outcomes), curve)
 
 
-def _settings(config: EvalConfig, embedder_name: str, chunking: dict, documents: bool) -> dict:
+def _settings(
+    config: EvalConfig, embedder_name: str, chunking: dict, documents: bool
+) -> RunSettings:
     n = config.n_candidates
     if documents:  # BEIR: the index ranks documents (DocumentIndex)
         aggregation = (
@@ -120,18 +119,17 @@ def _settings(config: EvalConfig, embedder_name: str, chunking: dict, documents:
             "taken after the app's chunk-level search and fusion"
         )
         candidates = f"average precision over the documents in the top {n} chunks"
-    return {
-        "k": config.k,
-        "methods": list(config.methods),
-        "fusion": fusion_settings_dict(config.fusion),
-        "embedder": embedder_name,
-        "chunking": chunking,
-        "aggregation": aggregation,
-        "candidates_per_method": n,
-        "map": candidates,
-        "gain": "2^rel - 1" if config.gain == "exponential" else "rel (linear)",
-        "judged_queries_only": True,
-    }
+    return RunSettings(
+        k=config.k,
+        methods=tuple(config.methods),
+        fusion=config.fusion,
+        embedder=embedder_name,
+        chunking=chunking,
+        aggregation=aggregation,
+        candidates_per_method=n,
+        map=candidates,
+        gain="2^rel - 1" if config.gain == "exponential" else "rel (linear)",
+    )
 
 
 def evaluate_beir(
@@ -143,7 +141,7 @@ def evaluate_beir(
     cache_root: Path | None = None,
     sweep_parameter: str | None = None,
     progress: Progress | None = None,
-) -> EvaluationResult:
+) -> EvaluationReport:
     """Load a BEIR folder, index its corpus in memory, and evaluate.
 
     Args:
@@ -183,15 +181,18 @@ def evaluate_beir(
     if chunking is None:
         chunk_info["vector"] = "whole documents (the embedder reads the first 256 tokens)"
     chunk_info["chunks"] = index.n_chunks
-    settings = _settings(config, embedder.name, chunk_info, documents=True)
-    settings.update(split=split, index_seconds=round(time.perf_counter() - started, 1))
+    settings = replace(
+        _settings(config, embedder.name, chunk_info, documents=True),
+        split=split,
+        index_seconds=round(time.perf_counter() - started, 1),
+    )
     return run_evaluation(
         index,
         judged,
         data.qrels,
         config,
         settings,
-        (data.name, split),
+        data.name,
         sweep_parameter=sweep_parameter,
         progress=lambda f, label: report(0.6 + 0.4 * f, label),
     )
@@ -214,7 +215,7 @@ def evaluate_store(
     dataset: str = "samples",
     sweep_parameter: str | None = None,
     progress: Progress | None = None,
-) -> EvaluationResult:
+) -> EvaluationReport:
     """Evaluate the app's own index (documents are named by file name in the qrels)."""
     config = config or EvalConfig()
     if store.n_chunks == 0:
@@ -230,17 +231,17 @@ def evaluate_store(
         if chunk
         else {}
     )
-    settings = _settings(
-        config, store.embedder_name or store.embedder.name, chunking, documents=False
+    settings = replace(
+        _settings(config, store.embedder_name or store.embedder.name, chunking, documents=False),
+        index="the app's index",
     )
-    settings["index"] = "the app's index"
     return run_evaluation(
         store,
         queries,
         qrels,
         config,
         settings,
-        (dataset, "all"),
+        dataset,
         doc_key=app_doc_key,
         sweep_parameter=sweep_parameter,
         progress=progress,
@@ -253,34 +254,26 @@ def result_path(data_dir: Path, dataset: str) -> Path:
     return Path(data_dir) / "results" / f"evaluation-{safe}.json"
 
 
-def save_result(result: EvaluationResult, data_dir: Path) -> Path:
-    """Write the result (with per-query detail) atomically; returns the file."""
-    path = result_path(data_dir, result.dataset)
-    payload = result.to_json(per_query=True)
-    payload["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    atomic_write_json(path, payload, indent=1)
+def save_result(report: EvaluationReport, data_dir: Path) -> Path:
+    """Write the report (with per-query detail and its save time) atomically; returns the file."""
+    path = result_path(data_dir, report.dataset)
+    stamped = report.stamped(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    atomic_write_json(path, stamped.to_json(per_query=True), indent=1)
     return path
 
 
-def load_results(data_dir: Path) -> dict[str, dict]:
-    """Saved results by dataset name (unreadable files are skipped)."""
+def load_results(data_dir: Path) -> dict[str, EvaluationReport]:
+    """Saved reports by dataset name (unreadable or foreign files are skipped)."""
     found = {}
     for path in sorted((Path(data_dir) / "results").glob("evaluation-*.json")):
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            report = EvaluationReport.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RagLabError):
             continue
-        found[str(payload.get("dataset", path.stem))] = payload
+        found[report.dataset] = report
     return found
 
 
-def outcome_from_json(row: dict) -> QueryOutcome:
-    """A saved per-query row back into a QueryOutcome."""
-    return QueryOutcome(
-        row["id"],
-        row["text"],
-        row["relevant"],
-        row.get("ranked", {}),
-        row.get("metrics", {}),
-        row.get("labels", {}),
-    )
+def unindexed_documents(qrels: dict[str, dict[str, int]], indexed: set[str]) -> list[str]:
+    """Judged documents the index lacks (their queries will score low), sorted."""
+    return sorted({doc for judged in qrels.values() for doc in judged} - indexed)

@@ -55,6 +55,11 @@ def _checked_members(archive: zipfile.ZipFile) -> dict[tuple[str, ...], zipfile.
     return members
 
 
+def datasets_dir(data_dir: Path) -> Path:
+    """Where uploaded BEIR folders are unpacked (<data dir>/datasets/beir)."""
+    return Path(data_dir) / "datasets" / "beir"
+
+
 def dataset_name(label: str) -> str:
     """A folder-safe dataset name from an upload's file name."""
     stem = Path(label).name

@@ -112,16 +112,26 @@ def _split_row(line: str) -> list[str]:
     return [c.strip() for c in line.split("\t")] if "\t" in line else line.split()
 
 
-def load_qrels(path: Path) -> dict[str, dict[str, int]]:
-    """Judgments from a qrels TSV: `query-id corpus-id score [extra columns ignored]`.
+@dataclass(frozen=True)
+class Judgment:
+    """One qrels row: a graded (query, document) pair and the app's optional location column."""
 
-    The header line is optional; a score must be an integer (0 = judged not relevant).
+    query_id: str
+    doc_id: str
+    grade: int  # 0 = judged not relevant
+    location: str = ""  # 4th column of the app's own qrels: "; "-separated pages or headings
+
+
+def read_judgments(path: Path) -> list[Judgment]:
+    """Every row of a qrels TSV: `query-id corpus-id score [location] [extra columns ignored]`.
+
+    The one qrels parser. The header line is optional; a score must be an integer.
     """
-    qrels: dict[str, dict[str, int]] = {}
     try:
         lines = _open_text(path).read().splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"cannot read {path.name}: {exc}") from exc
+    rows = []
     for number, line in enumerate(lines, start=1):
         cols = _split_row(line)
         if not line.strip() or (number == 1 and cols[0].lower() in {"query-id", "query_id", "qid"}):
@@ -134,7 +144,16 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
             raise DatasetError(
                 f"{path.name} line {number}: score {cols[2]!r} is not a number"
             ) from exc
-        qrels.setdefault(_norm_id(cols[0]), {})[_norm_id(cols[1])] = grade
+        location = cols[3] if len(cols) > 3 else ""
+        rows.append(Judgment(_norm_id(cols[0]), _norm_id(cols[1]), grade, location))
+    return rows
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """Graded judgments from a qrels TSV: query id -> document id -> grade (see read_judgments)."""
+    qrels: dict[str, dict[str, int]] = {}
+    for row in read_judgments(path):
+        qrels.setdefault(row.query_id, {})[row.doc_id] = row.grade
     return qrels
 
 

@@ -26,6 +26,11 @@ from lib.types import CountProgress
 MAX_SHARDS = 32  # past this many small shards, merge them into one so lookups stay cheap
 
 
+def cache_root(data_dir: Path) -> Path:
+    """Where a data dir keeps its embedding cache (<data dir>/cache/embeddings)."""
+    return Path(data_dir) / "cache" / "embeddings"
+
+
 def text_key(text: str) -> str:
     """The cache key of a text (sha256 hex of its UTF-8 bytes)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -144,9 +149,7 @@ class CachedEmbedder:
         self.misses = 0
         self._queries: dict[str, np.ndarray] = {}
 
-    def embed(
-        self, texts: Sequence[str], progress: CountProgress | None = None
-    ) -> np.ndarray:
+    def embed(self, texts: Sequence[str], progress: CountProgress | None = None) -> np.ndarray:
         """Vectors for `texts` in order; only texts never embedded before reach the model."""
         keys = [text_key(t) for t in texts]
         found = self.cache.get(keys)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from lib.evaluation.metrics import Gain, mean_metrics, query_metrics
+from lib.evaluation.report import Metrics, QueryOutcome
 from lib.retrieval.fusion import FusionSettings, fuse
 from lib.retrieval.search import Method, SearchIndex, search
 from lib.types import Chunk, Hit, Progress
 
 DocKey = Callable[[Chunk], str]
-REPORTED = ("ndcg", "recall", "mrr")  # the @k metrics in the summary, plus "map"
 AGGREGATION = "max"  # a document's score is its best chunk's
 
 
@@ -50,61 +50,6 @@ class EvalConfig:
         return self.candidates or max(self.fusion.depth, 5 * self.k)
 
 
-@dataclass
-class QueryOutcome:
-    """One query's ranked documents (top k) and metrics, per method."""
-
-    id: str
-    text: str
-    relevant: dict[str, int]
-    ranked: dict[str, list[str]] = field(default_factory=dict)
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)  # doc id -> title, when they differ
-
-
-@dataclass
-class EvaluationResult:
-    """Per-method means, the settings that produced them, per-query detail, optional sweep."""
-
-    dataset: str
-    split: str
-    methods: dict[str, dict[str, float]]
-    settings: dict
-    queries: list[QueryOutcome]
-    sweep: dict | None = None
-
-    def summary(self, k: int) -> dict[str, dict[str, float]]:
-        """methods -> {ndcg@k, recall@k, mrr@k, map} (the report's four figures)."""
-        names = [f"{m}@{k}" for m in REPORTED] + ["map"]
-        return {m: {n: round(v[n], 4) for n in names} for m, v in self.methods.items()}
-
-    def to_json(self, per_query: bool = False) -> dict:
-        """The JSON report: dataset, queries, methods, settings (+ sweep, + per_query)."""
-        k = int(self.settings["k"])
-        out: dict = {
-            "dataset": self.dataset,
-            "queries": len(self.queries),
-            "methods": self.summary(k),
-            "settings": self.settings,
-        }
-        if self.sweep is not None:
-            out["sweep"] = self.sweep
-        if per_query:
-            out["per_query"] = [asdict(q) for q in self.queries]
-        return out
-
-
-def fusion_settings_dict(fusion: FusionSettings) -> dict:
-    """FusionSettings as plain JSON values."""
-    return {
-        "mode": str(fusion.mode),
-        "rrf_k": fusion.rrf_k,
-        "alpha": fusion.alpha,
-        "normalization": str(fusion.normalization),
-        "depth": fusion.depth,
-    }
-
-
 def evaluate_index(
     index: SearchIndex,
     queries: Mapping[str, str],
@@ -126,21 +71,31 @@ def evaluate_index(
         (method -> mean metrics, per-query outcomes).
     """
     ids = [q for q in qrels if q in queries and any(g >= 1 for g in qrels[q].values())]
-    outcomes = []
+    outcomes, scores = [], []
     for n, qid in enumerate(ids):
-        outcome = QueryOutcome(qid, queries[qid], dict(qrels[qid]))
+        ranked, labels, metrics = {}, {}, {}
         for method in config.methods:
             hits = search(
                 index, queries[qid], Method.from_str(method), config.n_candidates, config.fusion
             )
             docs = [d for d, _ in doc_ranking(hits, doc_key)]
-            outcome.ranked[method] = docs[: config.k]
-            outcome.labels.update(_labels(hits, doc_key, set(docs[: config.k])))
-            outcome.metrics[method] = query_metrics(docs, qrels[qid], config.k, config.gain)
-        outcomes.append(outcome)
+            ranked[method] = tuple(docs[: config.k])
+            labels.update(_labels(hits, doc_key, set(ranked[method])))
+            metrics[method] = query_metrics(docs, qrels[qid], config.k, config.gain)
+        scores.append(metrics)
+        outcomes.append(
+            QueryOutcome(
+                qid,
+                queries[qid],
+                dict(qrels[qid]),
+                ranked,
+                {m: Metrics.from_scores(v, config.k) for m, v in metrics.items()},
+                labels,
+            )
+        )
         if progress is not None and (n % 10 == 9 or n + 1 == len(ids)):
             progress((n + 1) / len(ids), f"query {n + 1}/{len(ids)}")
-    means = {m: mean_metrics([o.metrics[m] for o in outcomes]) for m in config.methods}
+    means = {m: mean_metrics([q[m] for q in scores]) for m in config.methods}
     return means, outcomes
 
 

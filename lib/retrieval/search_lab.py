@@ -1,14 +1,14 @@
-"""Pure helpers behind the Search lab page: snippets, overlap badges, per-query metrics."""
+"""Pure helpers behind the Search lab page: matched words, overlap badges, per-query metrics."""
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lib.config import SAMPLE_DOCS_DIR
+from lib.evaluation.beir import read_judgments
 from lib.evaluation.metrics import recall_at_k
 from lib.retrieval.keyword import TOKEN_RE, analyze
 from lib.samples import LabelledQuery
@@ -20,30 +20,24 @@ Passages = dict[str, dict[str, tuple[str, ...]]]
 BADGES = ("🟦", "🟧", "🟩", "🟪", "🟥", "🟨", "🟫", "🔷", "🔶", "🟢", "🟣", "🔴")
 
 
-def highlight(text: str, query: str, max_chars: int = 320) -> str:
-    """An HTML-escaped snippet of `text` with the query's terms wrapped in <mark>.
+def match_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """(start, end) of each word in `text` that shares an analyzed term with the query.
 
-    A word is marked when it shares an analyzed term with the query (so "fees" marks for
-    "fee", and "OB-7731" for "7731"). The window starts shortly before the first match.
+    So "fees" matches for "fee", and "OB-7731" for "7731" (ui.search_lab_html marks them).
     """
     terms = _highlight_terms(query)
-    spans = [m.span() for m in TOKEN_RE.finditer(text) if terms & set(analyze(m.group()))]
+    return [m.span() for m in TOKEN_RE.finditer(text) if terms & set(analyze(m.group()))]
+
+
+def snippet_window(text: str, spans: Sequence[tuple[int, int]], max_chars: int) -> tuple[int, int]:
+    """The (start, end) of a snippet: it starts shortly before the first match, ends on a space."""
     start = 0
     if spans and spans[0][0] > max_chars // 3:
         start = text.rfind(" ", 0, spans[0][0] - max_chars // 4) + 1
     end = min(len(text), start + max_chars)
     if end < len(text):
         end = max(text.rfind(" ", start, end), start + max_chars // 2)
-    out, pos = [], start
-    for a, z in spans:
-        if a < start or z > end:
-            continue
-        out.append(html.escape(text[pos:a]) + "<mark>" + html.escape(text[a:z]) + "</mark>")
-        pos = z
-    out.append(html.escape(text[pos:end]))
-    # one line (a single HTML block for st.markdown), "$" escaped so it never starts LaTeX
-    snippet = "".join(out).replace("\n", " ").replace("$", "&#36;")
-    return ("…" if start > 0 else "") + snippet + ("…" if end < len(text) else "")
+    return start, end
 
 
 def _highlight_terms(query: str) -> set[str]:
@@ -55,19 +49,6 @@ def _highlight_terms(query: str) -> set[str]:
         is_compound = len(analysed) > 1 and analysed[0] == match.group().casefold()
         terms.update(analysed[:1] if is_compound else analysed)
     return terms
-
-
-def hit_header(hit: Hit, marks: str = "") -> str:
-    """'<b>#1</b> 🟦 ✅ <code>doc.md</code> p. 2 · § Fees', every document-given part escaped."""
-    where = [f"p. {hit.chunk.page}"] if hit.chunk.page else []
-    where += [f"§ {hit.chunk.section}"] if hit.chunk.section else []
-    parts = [
-        f"<b>#{hit.rank}</b>",
-        marks.strip(),
-        f"<code>{html.escape(hit.chunk.doc_name)}</code>",
-    ]
-    text = " ".join(p for p in parts if p)
-    return text + (" " + html.escape(" · ".join(where)).replace("$", "&#36;") if where else "")
 
 
 def shared_badges(columns: Mapping[str, Sequence[Hit]]) -> dict[str, str]:
@@ -150,16 +131,10 @@ def labelled_passages(path: Path = SAMPLE_DOCS_DIR / "eval" / "qrels.tsv") -> Pa
     out: Passages = {}
     if not path.is_file():
         return out
-    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        parts = line.rstrip("\n").split("\t")
-        if (
-            len(parts) >= 4
-            and parts[3].strip()
-            and parts[2].strip().isdigit()
-            and int(parts[2]) > 0
-        ):
-            places = tuple(p.strip() for p in parts[3].split("; ") if p.strip())
-            out.setdefault(parts[0], {})[parts[1]] = places
+    for row in read_judgments(path):
+        places = tuple(p.strip() for p in row.location.split("; ") if p.strip())
+        if row.grade > 0 and places:
+            out.setdefault(row.query_id, {})[row.doc_id] = places
     return out
 
 
