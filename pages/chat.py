@@ -18,7 +18,7 @@ from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
 from lib.retrieval import search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
-from ui.model_switch import current_secrets, current_spec, ensure_ready, local_server  # noqa: E402
+from ui.model_switch import current_model, ensure_ready  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ def _sync(widget_key: str) -> None:
 
 st.title("💬 Chat")
 settings = get_settings()
-spec = current_spec()
+model = current_model()  # one connection for this run's question
+spec = model.spec
 try:
     store = get_store()
 except RagLabError as err:
@@ -211,9 +212,8 @@ def answer_question(question: str) -> dict[str, Any]:
     rs = RagSettings(rag=rag, method=st.session_state.chat_method, k=st.session_state.chat_k)
     stream = None
     try:
-        ensure_ready(spec)
-        stream = ask(question, store, spec, rs, secrets=current_secrets(),
-                     server=local_server(), data_dir=settings.data_dir)
+        ensure_ready(model)
+        stream = ask(question, store, model, rs)
         st.write_stream(no_latex(delta) for delta in stream)
     except RagLabError as err:
         log.warning("chat answer failed (%s): %s", spec.label, err.reason)
