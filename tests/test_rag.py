@@ -15,6 +15,7 @@ from lib.generation.chat_model import ChatModel, estimate_tokens
 from lib.generation.models import ModelSpec
 from lib.generation.rag import (
     DEFAULT_MIN_CONFIDENCE,
+    retrieve,
     INSTRUCTION,
     SYSTEM_PROMPT,
     Calibration,
@@ -32,6 +33,7 @@ from lib.generation.rag import (
 from lib.samples import labelled_queries
 from lib.types import Answer, Chunk, Hit
 from tests.llm_fixtures import shared_server
+from tests.test_search import CountingEmbedder
 
 BASE = ModelSpec("Local base", "local", "SmolLM2-135M-Instruct")
 GROUNDED = [json.loads(x) for x in
@@ -132,6 +134,16 @@ def _rates(t: float, inside: list[float], outside: list[float]) -> tuple[float, 
     total = len(inside) + len(outside)
     return ((kept * len(inside) + abstained * len(outside)) / total, kept, abstained,
             len(inside) / total)
+
+
+@pytest.mark.parametrize("method", ["vector", "keyword", "hybrid"])
+def test_a_question_is_embedded_once(sample_store, method):
+    """Search and the confidence share one query vector (they embedded it twice before)."""
+    sample_store.embedder = counting = CountingEmbedder(sample_store.embedder)
+    found = retrieve(sample_store, GROUNDED[0]["question"], RagSettings(method=method))
+    assert found.hits and found.confidence > DEFAULT_MIN_CONFIDENCE
+    assert counting.queries == 1
+    assert found.confidence == retrieval_confidence(sample_store, GROUNDED[0]["question"])
 
 
 def test_out_of_scope_question_abstains_without_calling_a_model(sample_store):
