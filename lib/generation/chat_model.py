@@ -23,6 +23,7 @@ from lib.generation.models import ModelSpec, adapter_paths, make_client
 from lib.types import ProviderError, Timings
 
 CHARS_PER_TOKEN = 4  # estimate for remote models, whose tokenizer we do not have
+DEFAULTS = ChatOptions()
 
 
 def estimate_tokens(text: str) -> int:
@@ -124,7 +125,7 @@ class ChatModel:
                          mid_stream=mid_stream)
 
     def stream(self, messages: Sequence[Message],
-               options: ChatOptions = ChatOptions()) -> ChatStream:
+               options: ChatOptions = DEFAULTS) -> ChatStream:
         """Start a streamed chat completion; errors before the first token raise here.
 
         Errors while streaming raise ProviderError from the iteration.
@@ -146,7 +147,7 @@ class ChatModel:
                           options.prefix)
 
     def complete(self, messages: Sequence[Message],
-                 options: ChatOptions = ChatOptions()) -> tuple[str, Timings]:
+                 options: ChatOptions = DEFAULTS) -> tuple[str, Timings]:
         """The whole answer at once (evaluation, comparison grid)."""
         stream = self.stream(messages, options)
         for _ in stream:
