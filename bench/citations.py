@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import SAMPLE_DOCS_DIR, load_settings  # noqa: E402
 from lib.retrieval.embeddings import get_embedder  # noqa: E402
+from lib.generation.chat_model import ChatModel  # noqa: E402
 from lib.generation.local_server import LocalServer  # noqa: E402
 from lib.generation.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
 from lib.generation.rag import ask  # noqa: E402
@@ -35,12 +36,12 @@ def questions() -> list[dict]:
     return [json.loads(x) for x in lines if x.strip()]
 
 
-def score(store: Store, spec, server: LocalServer, data_dir: Path) -> dict:
+def score(store: Store, model: ChatModel) -> dict:
     """Right-document citations and facts stated, over the grounded questions."""
     right_doc = fact = 0
     items = questions()
     for q in items:
-        stream = ask(q["question"], store, spec, server=server, data_dir=data_dir)
+        stream = ask(q["question"], store, model)
         for _ in stream:
             pass
         answer = stream.answer
@@ -70,7 +71,8 @@ def main() -> None:
         try:
             for label in labels:
                 print(label, flush=True)
-                results[label] = score(store, specs[label], server, data_dir)
+                model = ChatModel(specs[label], server=server, data_dir=data_dir)
+                results[label] = score(store, model)
                 r = results[label]
                 print(f"{label}: right document {r['right_doc']}/{r['n']}, "
                       f"fact {r['fact']}/{r['n']}", flush=True)

@@ -25,6 +25,7 @@ from lib.config import load_settings  # noqa: E402
 from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.compare.batch import start_batch  # noqa: E402
 from lib.compare.grid import PRESETS, GridContext, cells, grounded_questions  # noqa: E402
+from lib.generation.chat_model import ChatModel  # noqa: E402
 from lib.generation.local_server import LocalServer  # noqa: E402
 from lib.generation.models import (  # noqa: E402
     LOCAL_BASE,
@@ -70,8 +71,10 @@ def main() -> int:
         server = LocalServer(data_dir, watch_parent=True)
         try:
             server.ensure(adapters)
-            ctx = GridContext(index=store, server=server, data_dir=data_dir)
-            run = start_batch(questions, cells(base, tuned), ctx)
+            ctx = GridContext(index=store, data_dir=data_dir)
+            grid = cells(ChatModel(base, server=server, data_dir=data_dir),
+                         ChatModel(tuned, server=server, data_dir=data_dir))
+            run = start_batch(questions, grid, ctx)
             state = run.wait()
             payload = run.payload()
         finally:

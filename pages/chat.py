@@ -18,7 +18,7 @@ from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
 from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
-from ui.model_switch import current_secrets, current_spec, ensure_ready, local_server  # noqa: E402
+from ui.model_switch import current_model, ensure_ready  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def _sync(widget_key: str) -> None:
 
 st.title("💬 Chat")
 settings = get_settings()
-spec = current_spec()
+model = current_model()  # one connection for this run's question
 try:
     store = get_store()
 except RagLabError as err:
@@ -57,7 +57,7 @@ if c_new.button("🧹 New chat", key="chat_new", width="stretch"):
     st.session_state.chat_history = []
     save_history(settings.data_dir, [])
 rag_note = "grounded in your documents" if st.session_state.chat_rag else "RAG off: no documents"
-st.caption(f"Model: **{spec.label}** ({spec.model}) · {rag_note}")
+st.caption(f"Model: **{model.label}** ({model.spec.model}) · {rag_note}")
 if st.session_state.chat_rag and store is not None and store.n_chunks == 0:
     st.info("The index is empty: add documents on the Documents page (or turn RAG off).")
     st.page_link("pages/documents.py", label="Go to Documents", icon="📄")
@@ -211,15 +211,14 @@ def answer_question(question: str) -> dict[str, Any]:
     rs = RagSettings(rag=rag, method=st.session_state.chat_method, k=st.session_state.chat_k)
     stream = None
     try:
-        ensure_ready(spec)
-        stream = ask(question, store, spec, rs, secrets=current_secrets(),
-                     server=local_server(), data_dir=settings.data_dir)
+        ensure_ready(model)
+        stream = ask(question, store, model, rs)
         st.write_stream(no_latex(delta) for delta in stream)
     except RagLabError as err:
-        log.warning("chat answer failed (%s): %s", spec.label, err.reason)
+        log.warning("chat answer failed (%s): %s", model.label, err.reason)
         msg["error"] = err.reason
     except Exception:  # noqa: BLE001 (never a traceback in the UI; the log keeps it)
-        log.exception("unexpected chat failure (%s)", spec.label)
+        log.exception("unexpected chat failure (%s)", model.label)
         msg["error"] = "Something went wrong while answering: see the app log, then ask again."
     if stream is not None and stream.answer is not None:
         answer: Answer = stream.answer

@@ -25,12 +25,10 @@ from lib.compare.grid import (  # noqa: E402
     result_of,
     start_cell,
 )
-from lib.generation.client import ensure_local  # noqa: E402
-from lib.generation.local_server import get_local_server  # noqa: E402
 from lib.generation.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
 from lib.samples import labelled_queries  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
-from ui.model_switch import current_secrets  # noqa: E402
+from ui.model_switch import current_secrets, model_for  # noqa: E402
 from ui.resources import get_settings, store_or_stop  # noqa: E402
 
 MARK = {True: "✅", False: "❌", None: "–"}
@@ -70,15 +68,10 @@ tuned_label = c2.selectbox(
     "Fine-tuned model", labels, index=labels.index(tuned_default), key="cmp_tuned"
 )
 grid = cells(
-    next(s for s in usable if s.label == base_label),
-    next(s for s in usable if s.label == tuned_label),
+    model_for(next(s for s in usable if s.label == base_label)),
+    model_for(next(s for s in usable if s.label == tuned_label)),
 )
-ctx = GridContext(
-    index=store,
-    server=get_local_server(settings.data_dir),
-    data_dir=settings.data_dir,
-    secrets=secrets,
-)
+ctx = GridContext(index=store, data_dir=settings.data_dir)
 
 st.session_state.setdefault("cmp_question", PRESETS[0].question)
 
@@ -182,8 +175,8 @@ if st.button("▶️ Run the grid", key="cmp_run", type="primary", disabled=not 
     try:
         with st.spinner("Retrieving and starting the local model…"):
             retrieval = prepare(question, ctx)
-            for spec in {c.spec for c in grid if c.spec.is_local}:
-                ensure_local(spec, ctx.server, ctx.data_dir)  # loads every adapter once
+            for cell in grid:
+                cell.model.ensure()  # local: loads every adapter once (cached per model)
     except RagLabError as err:
         st.error(err.reason)
         st.stop()

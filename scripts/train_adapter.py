@@ -37,7 +37,8 @@ VERIFY_QUESTIONS = [
 def verify(adapter: Path) -> dict[str, object]:
     """Answers at scale 0 vs 1 from the real local server; style markers counted."""
     from lib.compare.style import score
-    from lib.generation.client import ChatOptions, complete
+    from lib.generation.chat_model import ChatModel
+    from lib.generation.client import ChatOptions
     from lib.generation.local_server import LocalServer
     from lib.generation.models import LOCAL_MODEL_ID, ModelSpec
     from lib.generation.rag import PLAIN_SYSTEM_PROMPT
@@ -57,13 +58,8 @@ def verify(adapter: Path) -> dict[str, object]:
                     spec = ModelSpec(
                         "v", "local", LOCAL_MODEL_ID, adapter=str(adapter), adapter_scale=scale
                     )
-                    text, _ = complete(
-                        spec,
-                        msgs,
-                        server=server,
-                        data_dir=Path(tmp),
-                        options=ChatOptions(max_tokens=120),
-                    )
+                    model = ChatModel(spec, server=server, data_dir=Path(tmp))
+                    text, _ = model.complete(msgs, ChatOptions(max_tokens=120))
                     out[scale] = text
                     card = score(text, [], q, context_given=False)
                     print(

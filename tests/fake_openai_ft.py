@@ -4,7 +4,9 @@ Only the cloud is faked (never the local model). The real `openai` client talks 
 Each GET of a job advances it one state (validating_files -> queued -> running ->
 succeeded), so a poll loop is deterministic. A training file with fewer than 10 valid
 examples makes the job fail, as OpenAI does; a wrong key gets 401; an unknown base
-model gets 400.
+model gets 400. Chat completions (streamed) answer for a base model or a succeeded job's
+`ft:` model, so a fine-tuned model can be used end to end; their bodies are kept in
+`state.chats`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class State:
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.counter = 0
         self.requests: list[str] = []  # "METHOD /path" log, for assertions
+        self.chats: list[dict[str, Any]] = []  # chat-completion bodies, in order
+        self.reply = "Hello from the fine-tuned model."
 
     def new_id(self, prefix: str) -> str:
         self.counter += 1
@@ -130,6 +134,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._upload(body)
             if self.path == "/v1/fine_tuning/jobs":
                 return self._create(json.loads(body or b"{}"))
+            if self.path == "/v1/chat/completions":
+                return self._chat(json.loads(body or b"{}"))
             if m := re.fullmatch(r"/v1/fine_tuning/jobs/([\w-]+)/cancel", self.path):
                 job = self.state.jobs.get(m[1])
                 if job is None:
@@ -164,6 +170,31 @@ class Handler(BaseHTTPRequestHandler):
         }
         self.state.files[fid] = {"meta": meta, "data": data}
         self._send(200, meta)
+
+    def _chat(self, req: dict[str, Any]) -> None:
+        """A streamed answer (SSE) from a base model or a succeeded job's `ft:` model."""
+        self.state.chats.append(req)
+        tuned = {j["fine_tuned_model"] for j in self.state.jobs.values() if j["fine_tuned_model"]}
+        if req.get("model") not in MODELS | tuned:
+            return self._error(404, f"The model {req.get('model')} does not exist.")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()  # HTTP/1.0: the stream ends when the connection closes
+        base = {"id": "chatcmpl-ft", "object": "chat.completion.chunk", "created": 0,
+                "model": req["model"]}
+        words = self.state.reply.split(" ")
+        for i, word in enumerate(words):
+            text = word if i == len(words) - 1 else word + " "
+            self._event({**base, "choices": [{"index": 0, "delta": {"content": text},
+                                              "finish_reason": None}]})
+        self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        usage = {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10}
+        self._event({**base, "choices": [], "usage": usage})
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _event(self, data: dict[str, Any]) -> None:
+        self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())
+        self.wfile.flush()
 
     def _create(self, req: dict[str, Any]) -> None:
         if req.get("model") not in MODELS:

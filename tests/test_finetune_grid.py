@@ -23,6 +23,7 @@ from lib.compare.grid import (
     save_results,
     summarise,
 )
+from lib.generation.chat_model import ChatModel
 from lib.generation.models import ModelSpec
 from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, Retrieval
 from lib.types import Chunk, Hit
@@ -45,7 +46,8 @@ def fake():
 def remote_grid(fake: FakeOpenAI):
     base = ModelSpec("Base", "openai", "base-m", fake.url, key_source="openai")
     tuned = ModelSpec("Tuned", "openai", "tuned-m", fake.url, key_source="openai")
-    return cells(base, tuned)
+    secrets = {"openai": "sk-test"}
+    return cells(ChatModel(base, secrets=secrets), ChatModel(tuned, secrets=secrets))
 
 
 def test_four_cells_in_reading_order(fake):
@@ -57,8 +59,7 @@ def test_four_cells_in_reading_order(fake):
 
 
 def test_grid_answers_like_chat_and_scores_every_cell(fake, sample_store, isolated_data_dir: Path):
-    ctx = GridContext(index=sample_store, server=None, data_dir=isolated_data_dir,
-                      secrets={"openai": "sk-test"})
+    ctx = GridContext(index=sample_store, data_dir=isolated_data_dir)
     results = run_grid(PRESETS[0].question, remote_grid(fake), ctx, expected=PRESETS[0].fact)
     assert [r.error for r in results] == ["", "", "", ""]
     prompts = [body["messages"] for body in fake.requests]
@@ -76,8 +77,7 @@ def test_grid_answers_like_chat_and_scores_every_cell(fake, sample_store, isolat
 
 
 def test_batch_runs_in_the_background_and_saves_averages(fake, sample_store, isolated_data_dir):
-    ctx = GridContext(index=sample_store, server=None, data_dir=isolated_data_dir,
-                      secrets={"openai": "sk-test"})
+    ctx = GridContext(index=sample_store, data_dir=isolated_data_dir)
     questions = grounded_questions()[:2]
     run = start_batch(questions, remote_grid(fake), ctx)
     assert current_batch(isolated_data_dir) is run
@@ -93,15 +93,14 @@ def test_batch_runs_in_the_background_and_saves_averages(fake, sample_store, iso
 
 def test_a_failing_cell_keeps_its_error_line(fake, sample_store, isolated_data_dir):
     fake.fail_next(401)
-    ctx = GridContext(index=sample_store, server=None, data_dir=isolated_data_dir,
-                      secrets={"openai": "sk-test"})
+    ctx = GridContext(index=sample_store, data_dir=isolated_data_dir)
     results = run_grid(PRESETS[0].question, remote_grid(fake), ctx)
     assert "401" in results[0].error and results[0].card is None
     assert all(r.card is not None for r in results[1:])
 
 
 def test_expected_facts_and_stale_answers():
-    grid = cells(ModelSpec("B", "openai", "b"), ModelSpec("T", "openai", "t"))
+    grid = cells(ChatModel(ModelSpec("B", "openai", "b")), ChatModel(ModelSpec("T", "openai", "t")))
     stale = finish_cell(grid[0], PRESETS[0].question, RETRIEVAL, "It costs £14.99.", 1.0,
                         expected="£12.99")
     assert stale.card.facts_unsupported == ("£14.99",) and stale.expected_found is False
@@ -111,7 +110,7 @@ def test_expected_facts_and_stale_answers():
 
 
 def test_summary_and_results_file(tmp_path: Path):
-    grid = cells(ModelSpec("B", "openai", "b"), ModelSpec("T", "openai", "t"))
+    grid = cells(ChatModel(ModelSpec("B", "openai", "b")), ChatModel(ModelSpec("T", "openai", "t")))
     q = PRESETS[0].question
     rows = [
         [finish_cell(c, q, RETRIEVAL, REPLY if c.rag else "No idea.", 2.0) for c in grid],

@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from lib.config import load_settings
 from lib.finetune import openai_jobs as jobs
 from lib.finetune.dataset import load_bundled
 from lib.finetune.registry import list_records
+from lib.generation.models import list_models
 from lib.types import ProviderError
+from tests.conftest import APP_PATH
 from tests.fake_openai_ft import KEY, FakeOpenAIFineTuning
 
 
@@ -89,3 +93,37 @@ def test_errors_are_one_line(fake):
     unreachable = jobs.ft_client(KEY, "http://127.0.0.1:9/v1", timeout=2)
     with pytest.raises(ProviderError, match="Cannot reach"):
         jobs.list_jobs(unreachable)
+
+
+def test_a_succeeded_job_is_in_the_model_switch_and_answers_in_chat(
+    client, fake, isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Job succeeds -> its ft: model is listed -> the sidebar offers it -> Chat uses it."""
+    examples = load_bundled()[:12]
+    job = jobs.create_job(client, jobs.upload_training_file(client, examples),
+                          "gpt-4o-mini-2024-07-18", suffix="house")
+    final = jobs.wait_for(client, job.id, interval=0.0, timeout=10)
+    jobs.register_job(isolated_data_dir, final, examples, label="House style")
+    ft_model = final.fine_tuned_model
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+    (locked,) = [o for o in list_models(load_settings()) if o.spec.model == ft_model]
+    assert locked.spec.label == "OpenAI: House style" and locked.unavailable == "no OpenAI key"
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    (option,) = [o for o in list_models(load_settings()) if o.spec.model == ft_model]
+    assert option.available and option.spec.provider == "openai"
+    assert option.spec.base_url == fake.url and option.spec.key_source == "openai"
+
+    at = AppTest.from_file(APP_PATH, default_timeout=60).run()
+    at.switch_page("pages/chat.py").run()
+    switch = at.sidebar.selectbox(key="_model")
+    assert "OpenAI: House style" in switch.options
+    switch.select("OpenAI: House style").run()
+    at.toggle(key="_chat_rag").set_value(False).run()  # no index needed
+    at.chat_input(key="chat_input").set_value("Say hello.").run()
+    assert not at.exception, at.exception
+    assert fake.state.chats and fake.state.chats[-1]["model"] == ft_model
+    assert fake.state.chats[-1]["stream"] is True
+    answer = at.chat_message[-1].markdown[0].value
+    assert answer.startswith("Hello from the fine-tuned model")
+    assert "OpenAI: House style" in " ".join(c.value for c in at.caption)

@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from lib.generation.client import MAX_ATTEMPTS, ChatOptions, check_connection, complete, stream_chat
+from lib.generation.chat_model import ChatModel
+from lib.generation.client import MAX_ATTEMPTS, ChatOptions
 from lib.generation.models import ModelSpec
 from lib.types import ProviderError
 from tests.fake_openai import FakeOpenAI
@@ -33,7 +34,7 @@ def free_port() -> int:
 
 
 def test_streams_deltas_and_reports_usage(fake):
-    stream = stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    stream = ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION)
     deltas = list(stream)
     assert len(deltas) > 1  # really streamed, not one blob
     assert "".join(deltas) == stream.text == "A replacement card costs £5 [1]."
@@ -48,19 +49,19 @@ def test_streams_deltas_and_reports_usage(fake):
 
 def test_wrong_key_is_one_line_without_the_key(fake):
     with pytest.raises(ProviderError) as err:
-        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": "sk-wrong-secret"})
+        ChatModel(openai_spec(fake), secrets={"openai": "sk-wrong-secret"}).stream(QUESTION)
     assert "401" in err.value.reason and "key" in err.value.reason
     assert "sk-wrong-secret" not in err.value.reason and "\n" not in err.value.reason
 
 
 def test_unknown_model(fake):
     with pytest.raises(ProviderError, match="Unknown model 'gpt-nope'.*404"):
-        stream_chat(openai_spec(fake, "gpt-nope"), QUESTION, secrets={"openai": KEY})
+        ChatModel(openai_spec(fake, "gpt-nope"), secrets={"openai": KEY}).stream(QUESTION)
 
 
 def test_rate_limit_is_retried_then_succeeds(fake):
     fake.fail_next(429, 429)
-    text, _ = complete(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    text, _ = ChatModel(openai_spec(fake), secrets={"openai": KEY}).complete(QUESTION)
     assert text == fake.reply
     assert len(fake.requests) == 3  # two 429s, then the answer
 
@@ -68,7 +69,7 @@ def test_rate_limit_is_retried_then_succeeds(fake):
 def test_rate_limit_gives_up_after_retries(fake):
     fake.fail_next(*[429] * (MAX_ATTEMPTS + 1))
     with pytest.raises(ProviderError, match="rate limiting.*429"):
-        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+        ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION)
     assert len(fake.requests) == MAX_ATTEMPTS
 
 
@@ -76,20 +77,20 @@ def test_quota_429_is_not_retried(fake):
     fake.quota_exceeded = True
     fake.fail_next(429)
     with pytest.raises(ProviderError, match="quota"):
-        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+        ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION)
     assert len(fake.requests) == 1
 
 
 def test_context_too_long(fake):
     fake.max_prompt_chars = 10
     with pytest.raises(ProviderError, match="too long for the model's context"):
-        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+        ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION)
 
 
 def test_timeout(fake):
     fake.delay_s = 2.0
     with pytest.raises(ProviderError, match="did not answer in time"):
-        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY},
+        ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION,
                     options=ChatOptions(timeout_s=0.5))
 
 
@@ -97,12 +98,12 @@ def test_unreachable_server():
     spec = ModelSpec("OpenAI-compatible", "openai-compatible", "llama3",
                      f"http://127.0.0.1:{free_port()}", key_source="compatible")
     with pytest.raises(ProviderError, match="Cannot reach 127.0.0.1"):
-        stream_chat(spec, QUESTION, secrets={})
+        ChatModel(spec, secrets={}).stream(QUESTION)
 
 
 def test_connection_lost_mid_answer(fake):
     fake.drop_after_chunks = 2
-    stream = stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY})
+    stream = ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION)
     got = []
     with pytest.raises(ProviderError, match="stopped while answering"):
         for delta in stream:
@@ -112,7 +113,7 @@ def test_connection_lost_mid_answer(fake):
 
 def test_missing_key_is_refused_before_any_request(fake):
     with pytest.raises(ProviderError, match="No OpenAI API key"):
-        stream_chat(openai_spec(fake), QUESTION, secrets={"openai": ""})
+        ChatModel(openai_spec(fake), secrets={"openai": ""}).stream(QUESTION)
     assert fake.requests == []
 
 
@@ -120,12 +121,12 @@ def test_compatible_provider_with_bare_host_url(fake):
     """People paste http://host:port (Ollama style); /v1 is added for them."""
     spec = ModelSpec("OpenAI-compatible", "openai-compatible", "gpt-test",
                      fake.url.removesuffix("/v1"), key_source="compatible")
-    text, timings = complete(spec, QUESTION, secrets={"compatible": KEY})
+    text, timings = ChatModel(spec, secrets={"compatible": KEY}).complete(QUESTION)
     assert text == fake.reply and timings.completion_tokens > 0
 
 
 def test_prefix_is_sent_as_assistant_prefill_and_yielded_first(fake):
-    stream = stream_chat(openai_spec(fake), QUESTION, secrets={"openai": KEY},
+    stream = ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION,
                          options=ChatOptions(prefix="According to [", stop=("\nQuestion:",)))
     assert next(iter(stream)) == "According to ["
     body = fake.requests[-1]
@@ -134,7 +135,7 @@ def test_prefix_is_sent_as_assistant_prefill_and_yielded_first(fake):
 
 
 def test_check_connection_is_one_line(fake):
-    line = check_connection(openai_spec(fake), secrets={"openai": KEY})
+    line = ChatModel(openai_spec(fake), secrets={"openai": KEY}).check_connection()
     assert line.startswith("Connected to OpenAI") and "\n" not in line
     with pytest.raises(ProviderError, match="401"):
-        check_connection(openai_spec(fake), secrets={"openai": "sk-bad"})
+        ChatModel(openai_spec(fake), secrets={"openai": "sk-bad"}).check_connection()

@@ -7,8 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.generation import local_server
-from lib.generation.model_files import build_converted_model, converted_model_path, shipped_model_path
+from lib.generation.model_files import (
+    build_converted_model,
+    converted_model_path,
+    model_path,
+    shipped_model_path,
+)
 
 gguf = pytest.importorskip("gguf")
 
@@ -46,6 +50,6 @@ def test_build_is_cached(built: Path) -> None:
 def test_model_path_prefers_the_built_file_and_falls_back_to_the_shipped_one(
         built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAGLAB_MODEL_CACHE", str(built.parent))
-    assert local_server.model_path() == built
+    assert model_path() == built
     monkeypatch.setenv("RAGLAB_MODEL_CACHE", str(tmp_path / "empty"))
-    assert local_server.model_path() == shipped_model_path()
+    assert model_path() == shipped_model_path()

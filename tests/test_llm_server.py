@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from lib.generation.server import INFO_FILE, LocalServer, model_path
-from lib.generation.local_server import _get_json, _pid_alive
+from lib.generation.local_server import _get_json, pid_alive
 from tests.llm_fixtures import shared_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def test_stop_command_stops_the_recorded_server(tmp_path):
     out = subprocess.run([sys.executable, "-m", "lib.generation.server", "--stop", "--data-dir",
                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and f"pid {pid}" in out.stdout
-    assert not _pid_alive(pid) and not (tmp_path / "run" / INFO_FILE).exists()
+    assert not pid_alive(pid) and not (tmp_path / "run" / INFO_FILE).exists()
 
 
 def test_stop_command_stops_a_server_started_by_hand(tmp_path):

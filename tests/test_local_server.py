@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from lib.generation.client import ChatOptions, complete
-from lib.generation.local_server import INFO_FILE, LocalServer, _get_json, _pid_alive
+from lib.generation.chat_model import ChatModel
+from lib.generation.client import ChatOptions
+from lib.generation.local_server import INFO_FILE, LocalServer, _get_json, pid_alive
 from lib.generation.models import ModelSpec
 from lib.types import ProviderError
 from tests.llm_fixtures import adopt_into, make_lora, shared_server
@@ -51,13 +52,13 @@ def test_restarts_after_a_crash_and_stops_cleanly(tmp_path):
         assert not manager.is_healthy()
         manager.ensure()  # notices the death, starts a new one
         assert manager.pid != first and manager.is_healthy()
-        text, _ = complete(BASE, [{"role": "user", "content": "Say hi."}], server=manager,
-                           options=SHORT)
+        text, _ = ChatModel(BASE, server=manager).complete(
+            [{"role": "user", "content": "Say hi."}], SHORT)
         assert text.strip()
         pid = manager.pid
     finally:
         manager.stop()
-    assert not _pid_alive(pid)
+    assert not pid_alive(pid)
     assert not manager.info_path.exists() and manager.base_url is None
 
 
@@ -104,9 +105,10 @@ def test_adapter_changes_the_answer_and_base_stays_clean(tmp_path):
     question = [{"role": "user", "content": "Write one sentence about the sea."}]
     opts = ChatOptions(max_tokens=20)
     try:
-        before, _ = complete(BASE, question, server=manager, data_dir=tmp_path, options=opts)
-        styled, _ = complete(tuned, question, server=manager, data_dir=tmp_path, options=opts)
-        after, _ = complete(BASE, question, server=manager, data_dir=tmp_path, options=opts)
+        base, styled_model = (ChatModel(s, server=manager, data_dir=tmp_path) for s in (BASE, tuned))
+        before, _ = base.complete(question, opts)
+        styled, _ = styled_model.complete(question, opts)
+        after, _ = base.complete(question, opts)
     finally:
         manager.stop()
     assert styled != before

@@ -11,9 +11,11 @@ import socket
 import pytest
 
 from lib.config import SAMPLE_DOCS_DIR, load_settings
+from lib.generation.chat_model import ChatModel, estimate_tokens
 from lib.generation.models import ModelSpec
 from lib.generation.rag import (
     DEFAULT_MIN_CONFIDENCE,
+    retrieve,
     INSTRUCTION,
     SYSTEM_PROMPT,
     Calibration,
@@ -23,7 +25,6 @@ from lib.generation.rag import (
     calibrate,
     citation_grammar,
     citation_messages,
-    estimate_tokens,
     fit_hits,
     parse_citations,
     retrieval_confidence,
@@ -32,6 +33,7 @@ from lib.generation.rag import (
 from lib.samples import labelled_queries
 from lib.types import Answer, Chunk, Hit
 from tests.llm_fixtures import shared_server
+from tests.test_search import CountingEmbedder
 
 BASE = ModelSpec("Local base", "local", "SmolLM2-135M-Instruct")
 GROUNDED = [json.loads(x) for x in
@@ -134,8 +136,18 @@ def _rates(t: float, inside: list[float], outside: list[float]) -> tuple[float, 
             len(inside) / total)
 
 
+@pytest.mark.parametrize("method", ["vector", "keyword", "hybrid"])
+def test_a_question_is_embedded_once(sample_store, method):
+    """Search and the confidence share one query vector (they embedded it twice before)."""
+    sample_store.embedder = counting = CountingEmbedder(sample_store.embedder)
+    found = retrieve(sample_store, GROUNDED[0]["question"], RagSettings(method=method))
+    assert found.hits and found.confidence > DEFAULT_MIN_CONFIDENCE
+    assert counting.queries == 1
+    assert found.confidence == retrieval_confidence(sample_store, GROUNDED[0]["question"])
+
+
 def test_out_of_scope_question_abstains_without_calling_a_model(sample_store):
-    stream = ask("Who won the 2022 FIFA World Cup?", sample_store, unreachable_spec())
+    stream = ask("Who won the 2022 FIFA World Cup?", sample_store, ChatModel(unreachable_spec()))
     text = "".join(stream)  # would raise ProviderError if a model were called
     answer = stream.answer
     assert answer.abstained and stream.abstained and answer.citations == ()
@@ -146,7 +158,7 @@ def test_out_of_scope_question_abstains_without_calling_a_model(sample_store):
 def test_empty_index_abstains_without_calling_a_model(isolated_data_dir, embedder):
     from lib.index.store import Store
 
-    stream = ask("What is the fee?", Store(isolated_data_dir, embedder), unreachable_spec())
+    stream = ask("What is the fee?", Store(isolated_data_dir, embedder), ChatModel(unreachable_spec()))
     assert "No documents are indexed" in "".join(stream) and stream.answer.abstained
 
 
@@ -155,7 +167,7 @@ def test_empty_index_abstains_without_calling_a_model(isolated_data_dir, embedde
                          ids=lambda g: g["_id"])
 def test_grounded_answer_cites_the_right_document(sample_store, item):
     server = shared_server()
-    stream = ask(item["question"], sample_store, BASE, server=server)
+    stream = ask(item["question"], sample_store, ChatModel(BASE, server=server))
     deltas = list(stream)
     answer = stream.answer
     assert len(deltas) > 2 and not answer.abstained
@@ -171,9 +183,10 @@ def test_grounded_answer_cites_the_right_document(sample_store, item):
 def test_rag_on_versus_off(sample_store):
     server = shared_server()
     question = GROUNDED[0]["question"]
-    on = ask(question, sample_store, BASE, RagSettings(rag=True, k=3), server=server)
+    model = ChatModel(BASE, server=server)
+    on = ask(question, sample_store, model, RagSettings(rag=True, k=3))
     list(on)
-    off = ask(question, sample_store, BASE, RagSettings(rag=False), server=server)
+    off = ask(question, sample_store, model, RagSettings(rag=False))
     list(off)
     assert len(on.answer.sources) == 3 and "Documentation" in on.messages[-1]["content"]
     assert off.answer.sources == () and off.answer.citations == ()
@@ -186,7 +199,7 @@ def test_budget_counts_with_the_models_tokenizer(sample_store):
     """A small context keeps fewer sources, counted by the server's /tokenize."""
     server = shared_server()
     small = RagSettings(k=6, n_ctx=700, max_answer_tokens=64)
-    stream = ask(GROUNDED[1]["question"], sample_store, BASE, small, server=server)
+    stream = ask(GROUNDED[1]["question"], sample_store, ChatModel(BASE, server=server), small)
     list(stream)
     assert 1 <= len(stream.answer.sources) < 6
     assert stream.answer.timings.prompt_tokens <= 700 - 64
@@ -211,8 +224,8 @@ def test_no_kv_state_crosses_models_through_the_prompt_cache(sample_store, tmp_p
         try:
             steps = [(BASE, GROUNDED[1])] if base_first else []
             for spec, item in [*steps, (tuned, GROUNDED[0]), (tuned, GROUNDED[1])]:
-                stream = ask(item["question"], sample_store, spec, short, server=server,
-                             data_dir=settings.data_dir)
+                model = ChatModel(spec, server=server, data_dir=settings.data_dir)
+                stream = ask(item["question"], sample_store, model, short)
                 text = "".join(stream)
             return text
         finally:

@@ -285,3 +285,31 @@ def test_store_exact_scores_match_its_ranked_queries(sample_store) -> None:
     hits = hybrid_search(sample_store, query, 5)
     assert len(hits) == 5 and hits[0].method == "hybrid"
     assert any(h.chunk.doc_name == "fee_schedule.pdf" for h in hits)
+
+
+class CountingEmbedder:
+    """The real embedder, counting how often a query is embedded."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.queries = inner, 0
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.queries += 1
+        return self.inner.embed_query(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize(("method", "fusion"), MODES)
+def test_a_precomputed_query_vector_is_not_embedded_again(embedder, method, fusion) -> None:
+    counting = CountingEmbedder(embedder)
+    index = MemoryIndex(counting, make_chunks(TEXTS))
+    query = "premium card with lounge access"
+    plain = search(index, query, method, 3, fusion)
+    embedded = counting.queries
+    vector = embedder.embed_query(query)
+    given = search(index, query, method, 3, fusion, query_vector=vector)
+    assert counting.queries == embedded  # the given vector was used, nothing embedded
+    assert embedded == (0 if method is Method.KEYWORD else 1)
+    assert ids(given) == ids(plain) and [h.score for h in given] == [h.score for h in plain]

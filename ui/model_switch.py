@@ -12,7 +12,8 @@ import logging
 
 import streamlit as st
 
-from lib.generation.client import check_connection, ensure_local, local_ready
+from lib.generation.chat_model import ChatModel
+from lib.generation.errors import PROVIDERS_PANEL
 from lib.generation.local_server import LocalServer, get_local_server
 from lib.generation.models import (
     LOCAL_BASE,
@@ -60,15 +61,23 @@ def local_server() -> LocalServer:
     return get_local_server(get_settings().data_dir)
 
 
-def ensure_ready(spec: ModelSpec) -> None:
+def model_for(spec: ModelSpec) -> ChatModel:
+    """`spec` connected to this session's providers (keys, the local server, user adapters)."""
+    return ChatModel(spec, secrets=current_secrets(), server=local_server(),
+                     data_dir=get_settings().data_dir)
+
+
+def current_model() -> ChatModel:
+    """The model chosen in the sidebar, connected (build once per run: it caches readiness)."""
+    return model_for(current_spec())
+
+
+def ensure_ready(model: ChatModel) -> None:
     """Start the local server if needed, with a visible status (raises RagLabError)."""
-    if not spec.is_local:
-        return
-    server, data_dir = local_server(), get_settings().data_dir
-    if local_ready(spec, server, data_dir):
+    if model.ready():
         return
     with st.status("Starting the local model…") as status:
-        ensure_local(spec, server, data_dir)
+        model.ensure()
         status.update(label="Local model ready", state="complete")
 
 
@@ -92,11 +101,12 @@ def render_model_switch() -> None:
     # typed key makes a model usable and its hint disappears.
     with st.container():
         if remote:
-            st.caption(f"{' and '.join(remote)}: add a key or a base URL under ⚙️ Providers.")
+            st.caption(f"{' and '.join(remote)}: add a key or a base URL under "
+                       f"{PROVIDERS_PANEL}.")
         for o in unusable:
             if o.spec.is_local:
                 st.caption(f"{o.spec.label}: {o.unavailable}")
-    with st.expander("⚙️ Providers"):
+    with st.expander(PROVIDERS_PANEL):
         _provider_settings()
 
 
@@ -121,15 +131,14 @@ def _provider_settings() -> None:
                   on_change=_sync, args=("_compatible_key", "compatible_key"))
     if st.button("Test connection", key="_test_connection",
                  help="Sends a tiny request to the model chosen above."):
-        _test(current_spec())
+        _test(current_model())
 
 
-def _test(spec: ModelSpec) -> None:
+def _test(model: ChatModel) -> None:
     """One line: connected (with latency) or why not."""
     try:
-        ensure_ready(spec)
-        st.success(check_connection(spec, secrets=current_secrets(), server=local_server(),
-                                    data_dir=get_settings().data_dir))
+        ensure_ready(model)
+        st.success(model.check_connection())
     except RagLabError as err:
-        log.info("connection test to %s failed: %s", spec.label, err.reason)
+        log.info("connection test to %s failed: %s", model.label, err.reason)
         st.error(err.reason)

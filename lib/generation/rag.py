@@ -11,11 +11,13 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from lib.generation.client import ChatOptions, ChatStream, complete, ensure_local, stream_chat
-from lib.generation.local_server import N_CTX, LocalServer
+import numpy as np
+
+from lib.generation.chat_model import ChatModel
+from lib.generation.client import ChatOptions, ChatStream
+from lib.generation.local_server import N_CTX
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
 from lib.types import Answer, Hit, ProviderError, Timings
@@ -51,7 +53,6 @@ PLAIN_SYSTEM_PROMPT = "You are a helpful assistant. Answer in one to three short
 # (0.164, 0.290), keeping 100% of in-scope queries: 0.23 is the midpoint.
 # tests/test_rag.py recomputes this on every run.
 DEFAULT_MIN_CONFIDENCE = 0.23
-CHARS_PER_TOKEN = 4  # estimate for remote models, whose tokenizer we do not have
 TEMPLATE_TOKENS_PER_MESSAGE = 8  # ChatML's <|im_start|>role\n ... <|im_end|>\n, with margin
 _CITATION = re.compile(
     r"\[\s*(?:sources?|excerpts?)?\s*(\d+(?:\s*(?:,|;|and|&|-|–)\s*\d+)*)\s*\]", re.IGNORECASE)
@@ -80,18 +81,24 @@ class Retrieval:
     ms: float
 
 
-def retrieval_confidence(index: Any, question: str) -> float:
+def retrieval_confidence(index: Any, question: str,
+                         query_vector: np.ndarray | None = None) -> float:
     """Cosine similarity of the best chunk: comparable across questions, unlike BM25 or RRF."""
-    top = index.vector_query(index.embedder.embed_query(question), 1)
+    vector = index.embedder.embed_query(question) if query_vector is None else query_vector
+    top = index.vector_query(vector, 1)
     return float(top[0][1]) if top else 0.0
 
 
 def retrieve(index: Any, question: str, settings: RagSettings) -> Retrieval:
-    """Search with the chosen method and measure confidence; times both."""
+    """Search with the chosen method and measure confidence; times both.
+
+    The question is embedded once, here: search and the confidence share the vector.
+    """
     started = time.perf_counter()
+    vector = index.embedder.embed_query(question)
     hits = search(index, question, Method.from_str(settings.method), settings.k,
-                  fusion=settings.fusion)
-    conf = retrieval_confidence(index, question) if hits else 0.0
+                  fusion=settings.fusion, query_vector=vector)
+    conf = retrieval_confidence(index, question, vector) if hits else 0.0
     return Retrieval(tuple(hits), conf, (time.perf_counter() - started) * 1000)
 
 
@@ -124,11 +131,6 @@ def user_turn(question: str, hits: Sequence[Hit]) -> str:
     """
     sources = format_sources(hits)
     return f"Documentation:\n\n{sources}\n\n{INSTRUCTION}\n\nQuestion: {question.strip()}"
-
-
-def estimate_tokens(text: str) -> int:
-    """A tokenizer-free estimate: about 4 characters per token for English."""
-    return len(text) // CHARS_PER_TOKEN + 1
 
 
 def fit_hits(question: str, hits: Sequence[Hit], budget: int,
@@ -278,21 +280,14 @@ def citation_messages(messages: Sequence[Mapping[str, str]], answer: str) -> lis
             {"role": "user", "content": CITE_QUESTION}]
 
 
-def _counter(spec: ModelSpec, server: LocalServer | None) -> Callable[[str], int]:
-    """The model's own tokenizer for local (POST /tokenize), else an estimate."""
-    if spec.is_local and server is not None and server.base_url:
-        return server.count_tokens
-    return estimate_tokens
-
-
-def ask(question: str, index: Any, spec: ModelSpec, settings: RagSettings = RagSettings(), *,
-        secrets: Mapping[str, str] | None = None, server: LocalServer | None = None,
-        data_dir: Path | None = None) -> AnswerStream:
-    """Answer `question` (grounded when settings.rag); abstains before any model call.
+def ask(question: str, index: Any, model: ChatModel,
+        settings: RagSettings = RagSettings()) -> AnswerStream:
+    """Answer `question` with `model` (grounded when settings.rag); abstains before any model call.
 
     Raises ProviderError (one line) when the model cannot be reached; errors during
     streaming raise ProviderError from the iteration.
     """
+    spec = model.spec
     if not question.strip():
         raise ProviderError("Type a question first.")
     retrieval = None
@@ -304,31 +299,27 @@ def ask(question: str, index: Any, spec: ModelSpec, settings: RagSettings = RagS
         if not retrieval.hits or retrieval.confidence < settings.min_confidence:
             text = abstention_text(retrieval, settings.min_confidence)
             return AnswerStream(spec, retrieval, fixed_text=text)
-    if spec.is_local:
-        ensure_local(spec, server, data_dir)  # the tokenizer lives in the server
+    model.ensure()  # local: start the server before counting tokens with its tokenizer
     hits: Sequence[Hit] = retrieval.hits if retrieval else ()
     if hits:
         budget = settings.n_ctx - settings.max_answer_tokens
-        hits = fit_hits(question, hits, budget, _counter(spec, server))
+        hits = fit_hits(question, hits, budget, model.count_tokens)
         retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
     messages = build_messages(question, hits)
     guide = guided(spec, settings, bool(hits))
     options = ChatOptions(max_tokens=settings.max_answer_tokens, stop=STOP,
                           prefix=ANSWER_PREFIX if guide else "")
-    chat = stream_chat(spec, messages, secrets=secrets, server=server, data_dir=data_dir,
-                       options=options)
-    stream = AnswerStream(spec, retrieval, chat)
+    stream = AnswerStream(spec, retrieval, model.stream(messages, options))
     stream.messages = messages
     if guide:
-        stream.cite = lambda text: _ask_citation(spec, messages, text, len(hits), server, data_dir)
+        stream.cite = lambda text: _ask_citation(model, messages, text, len(hits))
     return stream
 
 
-def _ask_citation(spec: ModelSpec, messages: Sequence[Mapping[str, str]], answer: str,
-                  n_sources: int, server: LocalServer | None, data_dir: Path | None) -> str:
+def _ask_citation(model: ChatModel, messages: Sequence[Mapping[str, str]], answer: str,
+                  n_sources: int) -> str:
     """The model's own pick of the supporting excerpt, as " [n]" (grammar-constrained)."""
     opts = ChatOptions(max_tokens=4, prefix=CITE_PREFILL, grammar=citation_grammar(n_sources))
-    text, _ = complete(spec, citation_messages(messages, answer), server=server,
-                       data_dir=data_dir, options=opts)
+    text, _ = model.complete(citation_messages(messages, answer), opts)
     number = text.removeprefix(CITE_PREFILL).rstrip("]").strip()
     return f" [{number}]" if number.isdigit() else ""

@@ -3,7 +3,8 @@
 `python -m lib.generation.server` builds an `xllamacpp.Server` in *this* process and waits (until
 SIGTERM/SIGINT, or until `--watch-pid` exits). Run by hand (`make serve-llm`) it serves any
 OpenAI client at `<url>/v1`; the app runs it through `LocalServer` (lib/generation/local_server.py,
-re-exported here), which starts, reuses, restarts and stops it.
+re-exported here), which starts, reuses, restarts and stops it. Model files come from
+lib/generation/model_files.py.
 
 LoRA: every adapter is loaded at start with scale 0.0 (the load-time scale is the default
 for requests without a `lora` field) and each request sends every adapter's scale.
@@ -25,15 +26,15 @@ from urllib.parse import urlsplit
 
 from lib.generation.local_server import (
     INFO_FILE,
-    MODEL_FILE,
     N_CTX,
     N_THREADS,
     LocalServer,
     ServerTuning,
-    _pid_alive,
     get_local_server,
-    model_path,
+    pid_alive,
+    terminate,
 )
+from lib.generation.model_files import MODEL_FILE, model_path
 
 # The manager and the shared knobs live in lib/generation/local_server.py; importable from here too.
 from lib.io import atomic_write_json
@@ -112,7 +113,7 @@ def serve(adapters: Sequence[Path], host: str = "127.0.0.1", port: int = 0,
     print(f"Local model server ready: OpenAI base URL {url}/v1 ({how})", flush=True)
     try:
         while not stop.wait(1.0):
-            if watch_pid is not None and not _pid_alive(watch_pid):
+            if watch_pid is not None and not pid_alive(watch_pid):
                 break
     finally:
         if record is not None:
@@ -134,7 +135,7 @@ def stop_recorded(data_dir: Path | None) -> None:
 
     data_dir = Path(data_dir or load_settings().data_dir)
     manager = LocalServer(data_dir)
-    manager._adopt_recorded()
+    manager.adopt()
     stopped = 0
     if manager.pid:
         print(f"Stopping the app's local model server (pid {manager.pid}).")
@@ -149,7 +150,7 @@ def stop_recorded(data_dir: Path | None) -> None:
         # a stale record (server killed hard) is only removed: its pid may be reused
         if isinstance(info, dict) and "pid" in info and hand.is_healthy(info):
             print(f"Stopping the local model server at {info['base_url']} (pid {info['pid']}).")
-            hand._kill(int(info["pid"]))
+            terminate(int(info["pid"]))
             stopped += 1
         record.unlink(missing_ok=True)
     if not stopped:

@@ -145,29 +145,6 @@ _OPENAI_DIMS = {
 }
 
 
-def provider_reason(exc: Exception, what: str) -> str:
-    """One human line for an openai client error (never the key, never a traceback)."""
-    import openai
-
-    if isinstance(exc, openai.AuthenticationError):
-        return f"{what} rejected the API key (401): check the key in the sidebar or secrets."
-    if isinstance(exc, openai.PermissionDeniedError):
-        return f"{what} refused access (403): the key may lack permission for this model."
-    if isinstance(exc, openai.NotFoundError):
-        return f"{what} does not know this model or URL (404): check the model name and base URL."
-    if isinstance(exc, openai.RateLimitError):
-        return f"{what} is rate limiting or out of quota (429): wait a moment or check billing."
-    if isinstance(exc, openai.APITimeoutError):
-        return f"{what} timed out: try again, or use fewer or smaller documents."
-    if isinstance(exc, openai.APIConnectionError):
-        return f"Cannot reach {what}: check the base URL and the network."
-    if isinstance(exc, openai.BadRequestError):
-        return f"{what} refused the request (400): a text may be too long for the model."
-    if isinstance(exc, openai.APIStatusError):
-        return f"{what} failed with HTTP {exc.status_code}."
-    return f"{what} failed: {type(exc).__name__}."
-
-
 class OpenAIEmbedder:
     """Embeddings from OpenAI or any server speaking its /v1/embeddings API."""
 
@@ -206,13 +183,16 @@ class OpenAIEmbedder:
         """One embeddings call; errors become ProviderError with a one-line reason."""
         import openai
 
+        from lib.generation.errors import host_of, map_error  # the one openai-error mapper
+
         # The API refuses empty strings; a space embeds as "nothing" just as well.
         inputs = [t if t.strip() else " " for t in texts]
         try:
             resp = self._client.embeddings.create(model=self.model, input=inputs)
         except openai.OpenAIError as exc:
             log.warning("embedding request failed: %s", type(exc).__name__)
-            raise ProviderError(provider_reason(exc, self._label)) from None
+            host = "OpenAI" if self._label == "OpenAI" else host_of(str(self._client.base_url))
+            raise map_error(exc, host, self.model) from None
         rows = sorted(resp.data, key=lambda d: d.index)
         if len(rows) != len(inputs):
             raise ProviderError(

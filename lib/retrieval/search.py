@@ -78,16 +78,18 @@ def _hits(
     ]
 
 
-def _vector_ranked(index: SearchIndex, query: str, k: int) -> list[tuple[str, float]]:
-    """The query embedded with the index's own embedder, then a cosine top-k."""
-    return index.vector_query(index.embedder.embed_query(query), k)
+def _embedded(index: SearchIndex, query: str, query_vector: np.ndarray | None) -> np.ndarray:
+    """The caller's vector of `query` when given (embedded once per question), else embed it."""
+    return index.embedder.embed_query(query) if query_vector is None else query_vector
 
 
-def vector_search(index: SearchIndex, query: str, k: int) -> list[Hit]:
-    """Top-k chunks by cosine similarity to the embedded query."""
+def vector_search(index: SearchIndex, query: str, k: int,
+                  query_vector: np.ndarray | None = None) -> list[Hit]:
+    """Top-k chunks by cosine similarity to the embedded query (or to `query_vector`)."""
     if not _searchable(query, k):
         return []
-    return _hits(index, _vector_ranked(index, query, k), k, Method.VECTOR)
+    ranked = index.vector_query(_embedded(index, query, query_vector), k)
+    return _hits(index, ranked, k, Method.VECTOR)
 
 
 def keyword_search(index: SearchIndex, query: str, k: int) -> list[Hit]:
@@ -103,6 +105,7 @@ def hybrid_search(
     k: int,
     fusion: FusionSettings = FusionSettings(),
     reranker: Reranker | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> list[Hit]:
     """Vector and keyword candidates (depth each) fused, optionally reranked, top k.
 
@@ -112,13 +115,14 @@ def hybrid_search(
         k: how many hits to return.
         fusion: mode (RRF / weighted), RRF k, alpha, normalisation, candidate depth.
         reranker: when given, re-orders the fused candidates (method "rerank").
+        query_vector: `query` already embedded by the index's embedder (not embedded again).
     Returns:
         Up to k hits, best first, method "hybrid" (or "rerank").
     """
     if not _searchable(query, k):
         return []
     depth = max(fusion.depth, k)
-    embedding = index.embedder.embed_query(query)
+    embedding = _embedded(index, query, query_vector)
     vector = index.vector_query(embedding, depth)
     keyword = index.keyword_query(query, depth)
     if fusion.mode is FusionMode.WEIGHTED and isinstance(index, ExactScores):
@@ -157,13 +161,20 @@ def search(
     k: int,
     fusion: FusionSettings = FusionSettings(),
     reranker: Reranker | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> list[Hit]:
-    """One entry point for every method; a reranker re-orders `fusion.depth` candidates."""
+    """One entry point for every method; a reranker re-orders `fusion.depth` candidates.
+
+    `query_vector`: the query already embedded (the RAG path embeds once per question).
+    """
     method = Method.from_str(method)
     if method is Method.HYBRID:
-        return hybrid_search(index, query, k, fusion, reranker)
-    single = vector_search if method is Method.VECTOR else keyword_search
+        return hybrid_search(index, query, k, fusion, reranker, query_vector)
+    depth = k if reranker is None else max(fusion.depth, k)
+    if method is Method.VECTOR:
+        candidates = vector_search(index, query, depth, query_vector)
+    else:
+        candidates = keyword_search(index, query, depth)
     if reranker is None:
-        return single(index, query, k)
-    candidates = single(index, query, max(fusion.depth, k))
+        return candidates
     return reranker.rerank(query, candidates, top_n=k) if candidates else []
