@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -12,8 +13,8 @@ from ui.frame import frame
 
 frame("Chat")
 
-from lib.chat.feedback import new_record, save_feedback  # noqa: E402
-from lib.chat.history import load_history, save_history  # noqa: E402
+from lib.chat.feedback import FeedbackRecord, new_record, save_feedback  # noqa: E402
+from lib.chat.history import ChatMessage, load_history, save_history  # noqa: E402
 from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
 from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
@@ -143,9 +144,10 @@ def render_timings(answer: Answer) -> None:
 
 
 def store_feedback(i: int, rating: str | None = None, correction: str | None = None) -> None:
-    msg = st.session_state.chat_history[i]
+    history = st.session_state.chat_history
     try:
-        msg["feedback"] = save_feedback(settings.data_dir, msg["feedback"], rating, correction)
+        stored = save_feedback(settings.data_dir, history[i].feedback, rating, correction)
+        history[i] = replace(history[i], feedback=stored)
         save_history(settings.data_dir, st.session_state.chat_history)
     except RagLabError as err:
         st.session_state[f"chat_fb_error_{i}"] = err.reason
@@ -157,16 +159,15 @@ def on_thumbs(i: int) -> None:
         store_feedback(i, rating="up" if value == 1 else "down")
 
 
-def render_feedback(i: int, msg: dict[str, Any]) -> None:
+def render_feedback(i: int, record: FeedbackRecord) -> None:
     """Thumbs up/down and an optional corrected answer, stored with question and context."""
-    record = msg["feedback"]
-    default = {"up": 1, "down": 0}.get(record.get("rating") or "")
+    default = {"up": 1, "down": 0}.get(record.rating or "")
     row = st.container(horizontal=True, vertical_alignment="center", gap="medium")
     with row:
         st.feedback("thumbs", key=f"chat_thumbs_{i}", default=default, on_change=on_thumbs,
                     args=(i,))
     with row.popover("✏️ Correct this answer", key=f"chat_fix_{i}"):
-        text = st.text_area("A better answer", value=record.get("correction") or "",
+        text = st.text_area("A better answer", value=record.correction or "",
                             key=f"chat_fix_text_{i}")
         if st.button("Save correction", key=f"chat_fix_save_{i}"):
             store_feedback(i, correction=text)
@@ -177,16 +178,16 @@ def render_feedback(i: int, msg: dict[str, Any]) -> None:
         st.error(error)
 
 
-def render_assistant(i: int, msg: dict[str, Any]) -> None:
+def render_assistant(i: int, msg: ChatMessage) -> None:
     """What goes under an answer: error, sources, timings, feedback."""
-    if msg.get("error"):
-        st.error(msg["error"])
-    answer: Answer | None = msg.get("answer")
-    if answer is None:
+    if msg.error:
+        st.error(msg.error)
+    if msg.answer is None:
         return
-    render_sources(answer, f"chat_src_{i}", msg.get("question", ""))
-    render_timings(answer)
-    render_feedback(i, msg)
+    render_sources(msg.answer, f"chat_src_{i}", msg.question)
+    render_timings(msg.answer)
+    if msg.feedback is not None:
+        render_feedback(i, msg.feedback)
 
 
 if not st.session_state.chat_history:
@@ -194,20 +195,20 @@ if not st.session_state.chat_history:
                "listed under each answer; when the documents do not cover a question, the "
                "assistant says so instead of guessing.")
 for i, msg in enumerate(st.session_state.chat_history):
-    with st.chat_message(msg["role"]):
-        if msg["content"]:
-            answer = msg.get("answer")
-            text = no_latex(msg["content"])
-            st.markdown(with_badges(text, answer) if answer and answer.citations else text)
-        if msg["role"] == "assistant":
+    with st.chat_message(msg.role):
+        if msg.content:
+            text = no_latex(msg.content)
+            st.markdown(with_badges(text, msg.answer) if msg.answer and msg.answer.citations
+                        else text)
+        if msg.role == "assistant":
             render_assistant(i, msg)
 
 
 # --- A new question -------------------------------------------------------------
-def answer_question(question: str) -> dict[str, Any]:
+def answer_question(question: str) -> ChatMessage:
     """Retrieve, stream and cite; every failure becomes one line in the message."""
     rag = st.session_state.chat_rag
-    msg: dict[str, Any] = {"role": "assistant", "content": "", "question": question, "rag": rag}
+    msg = ChatMessage("assistant", "", question=question, rag=rag)
     rs = RagSettings(rag=rag, method=st.session_state.chat_method, k=st.session_state.chat_k)
     stream = None
     try:
@@ -216,21 +217,22 @@ def answer_question(question: str) -> dict[str, Any]:
         st.write_stream(no_latex(delta) for delta in stream)
     except RagLabError as err:
         log.warning("chat answer failed (%s): %s", model.label, err.reason)
-        msg["error"] = err.reason
+        msg = replace(msg, error=err.reason)
     except Exception:  # noqa: BLE001 (never a traceback in the UI; the log keeps it)
         log.exception("unexpected chat failure (%s)", model.label)
-        msg["error"] = "Something went wrong while answering: see the app log, then ask again."
+        msg = replace(msg, error="Something went wrong while answering: see the app log, "
+                                 "then ask again.")
     if stream is not None and stream.answer is not None:
         answer: Answer = stream.answer
-        msg.update(content=answer.text, answer=answer, citations=list(answer.citations),
-                   feedback=new_record(question, answer, rag))
+        msg = replace(msg, content=answer.text, answer=answer,
+                      feedback=new_record(question, answer, rag))
     elif stream is not None and stream.partial_text:
-        msg["content"] = stream.partial_text + " …"
+        msg = replace(msg, content=stream.partial_text + " …")
     return msg
 
 
 if question := st.chat_input("Ask about your documents", key="chat_input"):
-    st.session_state.chat_history.append({"role": "user", "content": question})
+    st.session_state.chat_history.append(ChatMessage("user", question))
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from lib.chat.history import MAX_MESSAGES, history_path, load_history, save_history
+from lib.chat.feedback import FeedbackRecord
+from lib.chat.history import MAX_MESSAGES, ChatMessage, history_path, load_history, save_history
+import json
+
 from lib.types import Answer, Chunk, Hit, Timings
 
 
@@ -14,18 +17,19 @@ def answer() -> Answer:
 
 
 def test_messages_round_trip_with_their_answers(tmp_path):
-    messages = [{"role": "user", "content": "Fee?"},
-                {"role": "assistant", "content": "It is £12.99 [1].", "answer": answer(),
-                 "feedback": {"id": "x", "rating": "up"}}]
+    messages = [ChatMessage("user", "Fee?"),
+                ChatMessage("assistant", "It is £12.99 [1].", question="Fee?", answer=answer(),
+                            feedback=FeedbackRecord("x", "Fee?", "It is £12.99 [1].",
+                                                    rating="up"))]
     save_history(tmp_path, messages)
     assert load_history(tmp_path) == messages
 
 
 def test_only_the_newest_messages_are_kept(tmp_path):
-    messages = [{"role": "user", "content": str(i)} for i in range(MAX_MESSAGES + 5)]
+    messages = [ChatMessage("user", str(i)) for i in range(MAX_MESSAGES + 5)]
     save_history(tmp_path, messages)
     loaded = load_history(tmp_path)
-    assert len(loaded) == MAX_MESSAGES and loaded[-1]["content"] == str(MAX_MESSAGES + 4)
+    assert len(loaded) == MAX_MESSAGES and loaded[-1].content == str(MAX_MESSAGES + 4)
 
 
 def test_a_missing_or_unreadable_file_is_an_empty_history(tmp_path):
@@ -33,3 +37,23 @@ def test_a_missing_or_unreadable_file_is_an_empty_history(tmp_path):
     history_path(tmp_path).parent.mkdir(parents=True)
     history_path(tmp_path).write_text("{broken", encoding="utf-8")
     assert load_history(tmp_path) == []
+
+
+def test_a_transcript_saved_before_the_version_field_still_reads(tmp_path):
+    """The old file was a bare list of the page's dicts, answers as plain JSON."""
+    old = [{"role": "user", "content": "Fee?"},
+           {"role": "assistant", "content": "It is £12.99 [1].", "question": "Fee?", "rag": True,
+            "citations": [1], "answer": {"text": "It is £12.99 [1].", "citations": [1],
+                                         "sources": [], "timings": {}, "model_label": "Local base",
+                                         "abstained": False},
+            "feedback": {"id": "x", "question": "Fee?", "answer": "It is £12.99 [1].",
+                         "rating": None, "correction": None, "context": []}}]
+    history_path(tmp_path).parent.mkdir(parents=True)
+    history_path(tmp_path).write_text(json.dumps(old), encoding="utf-8")
+    user, assistant = load_history(tmp_path)
+    assert user == ChatMessage("user", "Fee?")
+    assert assistant.answer is not None and assistant.answer.citations == (1,)
+    assert assistant.feedback is not None and assistant.feedback.id == "x"
+    save_history(tmp_path, [user, assistant])
+    assert json.loads(history_path(tmp_path).read_text(encoding="utf-8"))["version"] == 1
+    assert load_history(tmp_path) == [user, assistant]

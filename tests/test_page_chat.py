@@ -82,10 +82,10 @@ def test_grounded_answer_with_sources_timings_and_feedback(sample_data_dir):
     at.button(key="chat_fix_save_1").click().run()
     assert not at.exception
     (record,) = load_feedback(sample_data_dir)
-    assert record["rating"] == "down" and record["correction"] == "You have 120 days [1]."
-    assert record["question"] == GROUNDED[3]["question"] and record["context"]
-    assert record["answer"] == at.session_state.chat_history[1]["content"]  # "[n]", no badge
-    assert record["answer"].startswith("According to the documentation")
+    assert record.rating == "down" and record.correction == "You have 120 days [1]."
+    assert record.question == GROUNDED[3]["question"] and record.context
+    assert record.answer == at.session_state.chat_history[1].content  # "[n]", no badge
+    assert record.answer.startswith("According to the documentation")
 
 
 def test_out_of_scope_abstains_and_rag_off_answers_without_sources(sample_data_dir):

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lib.chat.feedback import ContextSource, FeedbackRecord
 from lib.finetune.dataset import Example
 from lib.types import Chunk, Hit
 
@@ -30,54 +31,40 @@ class FeedbackHarvest:
     skipped_other: int  # abstained without a correction, or no question
 
 
-def _hits(context: Iterable[Mapping[str, Any]]) -> list[Hit]:
+def _hits(context: Iterable[ContextSource]) -> list[Hit]:
     """The sources the model saw, rebuilt as Hits (only what the prompt shows matters)."""
-    hits = []
-    for n, c in enumerate(context, 1):
-        text = str(c.get("text", ""))
-        chunk = Chunk(
-            str(c.get("chunk_id", f"fb-{n}")),
-            "",
-            str(c.get("doc_name", "source")),
-            c.get("page"),
-            c.get("section"),
-            0,
-            len(text),
-            text,
-        )
-        hits.append(Hit(chunk, 0.0, n, "feedback"))
-    return hits
+    return [Hit(Chunk(c.chunk_id, "", c.doc_name, c.page, c.section, 0, len(c.text), c.text),
+                0.0, n, "feedback") for n, c in enumerate(context, 1)]
 
 
-def feedback_prompt(question: str, context: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+def feedback_prompt(question: str, context: Sequence[ContextSource]) -> list[dict[str, str]]:
     """System + user messages in the chat's own shape (grounded when there was context)."""
     from lib.generation.rag import build_messages
 
     return build_messages(question, _hits(context))
 
 
-def from_feedback(records: Iterable[Mapping[str, Any]]) -> FeedbackHarvest:
+def from_feedback(records: Iterable[FeedbackRecord]) -> FeedbackHarvest:
     """Thumbs-up answers and user corrections become examples (a correction wins)."""
     examples: list[Example] = []
     up = corrected = down = other = 0
     for r in records:
-        question = str(r.get("question") or "").strip()
-        correction = str(r.get("correction") or "").strip()
+        question = r.question.strip()
+        correction = (r.correction or "").strip()
         if not question:
             other += 1
             continue
         if correction:
             target, corrected = correction, corrected + 1
-        elif r.get("rating") == "up" and not r.get("abstained"):
-            target, up = str(r.get("answer") or "").strip(), up + 1
-        elif r.get("rating") == "down":
+        elif r.rating == "up" and not r.abstained:
+            target, up = r.answer.strip(), up + 1
+        elif r.rating == "down":
             down += 1
             continue
         else:
             other += 1
             continue
-        context = (r.get("context") or []) if r.get("rag", True) else []
-        messages = feedback_prompt(question, context)
+        messages = feedback_prompt(question, r.context if r.rag else ())
         examples.append({"messages": [*messages, {"role": "assistant", "content": target}]})
     return FeedbackHarvest(tuple(examples), up, corrected, down, other)
 
