@@ -89,3 +89,15 @@ def test_errors_are_one_line(fake):
     unreachable = jobs.ft_client(KEY, "http://127.0.0.1:9/v1", timeout=2)
     with pytest.raises(ProviderError, match="Cannot reach"):
         jobs.list_jobs(unreachable)
+
+
+def test_submit_uploads_train_and_validation_then_starts_the_job(client, fake):
+    examples = load_bundled()
+    job = jobs.submit(client, examples[:12], examples[12:15], "gpt-4o-mini-2024-07-18", 3, "tone")
+    raw = fake.state.jobs[job.id]
+    train, val = fake.state.files[raw["training_file"]], fake.state.files[raw["validation_file"]]
+    assert (train["meta"]["filename"], val["meta"]["filename"]) == ("train.jsonl", "validation.jsonl")
+    assert len(train["data"].splitlines()) == 12 and len(val["data"].splitlines()) == 3
+    assert raw["hyperparameters"]["n_epochs"] == 3 and raw["suffix"] == "tone"
+    alone = jobs.submit(client, examples[:12])  # no validation split: no second upload
+    assert fake.state.jobs[alone.id]["validation_file"] is None
