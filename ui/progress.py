@@ -20,5 +20,5 @@ def job_status(snap: JobSnapshot, unit: str) -> DeltaGenerator:
                     state=_STATE.get(snap.state, "running"), expanded=True)
     box.progress(snap.fraction, text=f"{snap.done} of {plural(snap.total, unit)}")
     if snap.error:
-        box.error(f"{snap.label} failed: {snap.error}")
+        box.error(f"Failed: {snap.error}")
     return box
