@@ -13,14 +13,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from lib.types import RagLabError
 
 FINAL = ("done", "failed", "cancelled")  # every other state means the job is still running
 
 D = TypeVar("D")
-J = TypeVar("J", bound="Job")  # type: ignore[type-arg]
+J = TypeVar("J", bound="Job[Any]")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Job(ABC, Generic[D]):
         return self.state
 
 
-_JOBS: dict[tuple[str, str], Job] = {}  # type: ignore[type-arg]
+_JOBS: dict[tuple[str, str], Job[Any]] = {}
 _LOCK = threading.Lock()
 
 

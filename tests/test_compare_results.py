@@ -25,7 +25,8 @@ REPLY = (
     "Thanks for your question. The Orbit Metal monthly plan fee is £12.99 [1]. "
     "This is general information, not financial advice."
 )
-CHUNK = Chunk("d-00001", "d", "fee_schedule.pdf", 1, "Cards", 0, 40, "Orbit Metal plan fee: £12.99.")
+CHUNK = Chunk("d-00001", "d", "fee_schedule.pdf", 1, "Cards", 0, 40,
+              "Orbit Metal plan fee: £12.99.")
 RETRIEVAL = Retrieval((Hit(CHUNK, 0.8, 1, "hybrid"),), 0.8, 3.0)
 GRID = cells(ModelSpec("B", "openai", "b"), ModelSpec("T", "openai", "t"))
 

@@ -21,7 +21,13 @@ from lib.compare.grid import (
     grounded_questions,
     run_grid,
 )
-from lib.compare.results import BatchResults, BatchSettings, load_results, save_results, summarise
+from lib.compare.results import (
+    BatchResults,
+    BatchSettings,
+    load_results,
+    save_results,
+    summarise,
+)
 from lib.generation.models import ModelSpec
 from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, Retrieval
 from lib.types import Chunk, Hit
@@ -90,7 +96,8 @@ def test_batch_runs_in_the_background_and_saves_averages(fake, sample_store, iso
     assert ft_on.style.n == 2 and ft_on.style.rules["R1"] == 1.0
     assert len(fake.requests) == 8
     snap = run.snapshot()
-    assert snap.done == snap.total == 2 and snap.detail.path == isolated_data_dir / "results" / "compare.json"
+    assert snap.done == snap.total == 2
+    assert snap.detail.path == isolated_data_dir / "results" / "compare.json"
     assert snap.detail.summary == saved.summary
 
 

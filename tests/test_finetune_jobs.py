@@ -96,7 +96,8 @@ def test_submit_uploads_train_and_validation_then_starts_the_job(client, fake):
     job = jobs.submit(client, examples[:12], examples[12:15], "gpt-4o-mini-2024-07-18", 3, "tone")
     raw = fake.state.jobs[job.id]
     train, val = fake.state.files[raw["training_file"]], fake.state.files[raw["validation_file"]]
-    assert (train["meta"]["filename"], val["meta"]["filename"]) == ("train.jsonl", "validation.jsonl")
+    names = (train["meta"]["filename"], val["meta"]["filename"])
+    assert names == ("train.jsonl", "validation.jsonl")
     assert len(train["data"].splitlines()) == 12 and len(val["data"].splitlines()) == 3
     assert raw["hyperparameters"]["n_epochs"] == 3 and raw["suffix"] == "tone"
     alone = jobs.submit(client, examples[:12])  # no validation split: no second upload

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from lib import jobs
 from lib.finetune.dataset import load_bundled
 from lib.finetune.lora import TrainConfig, missing_modules
 from lib.finetune.registry import list_records, load_record
-from lib import jobs
 from lib.finetune.train_local import TrainJob
 from lib.generation.local_server import LocalServer
 from lib.generation.models import LOCAL_MODEL_ID, ModelSpec, make_client
@@ -37,9 +37,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     """One short real run (6 steps, 8 examples) through the background job, shared by tests."""
     data_dir = tmp_path_factory.mktemp("train") / "data"
     events: list[dict] = []
-    job = jobs.start(
-        TrainJob(data_dir, short_examples(), TrainConfig(steps=6, lr=5e-3, seed=1), "tiny", "Tiny test")
-    )
+    config = TrainConfig(steps=6, lr=5e-3, seed=1)
+    job = jobs.start(TrainJob(data_dir, short_examples(), config, "tiny", "Tiny test"))
     job.on_event = events.append
     assert job.wait(timeout=600) == "done", job.error
     return data_dir, job
@@ -193,9 +192,8 @@ def test_a_bad_config_fails_with_one_line(tmp_path: Path):
         TrainConfig(steps=0)
     with pytest.raises(RagLabError, match="learning rate"):
         TrainConfig(lr=2.0)
-    job = jobs.start(
-        TrainJob(tmp_path / "data", short_examples(4), TrainConfig(steps=2, max_len=8), "cut", "Cut")
-    )
+    config = TrainConfig(steps=2, max_len=8)
+    job = jobs.start(TrainJob(tmp_path / "data", short_examples(4), config, "cut", "Cut"))
     assert job.wait(timeout=300) == "failed"
     assert "within the length limit" in job.snapshot().error  # every answer was cut off
 
