@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import load_settings  # noqa: E402
 from lib.retrieval.embeddings import get_embedder  # noqa: E402
-from lib.compare.batch import start_batch  # noqa: E402
+from lib import jobs  # noqa: E402
+from lib.compare.batch import BatchRun  # noqa: E402
 from lib.compare.grid import PRESETS, GridContext, cells, grounded_questions  # noqa: E402
 from lib.generation.chat_model import ChatModel  # noqa: E402
 from lib.generation.local_server import LocalServer  # noqa: E402
@@ -74,9 +75,9 @@ def main() -> int:
             ctx = GridContext(index=store, data_dir=data_dir)
             grid = cells(ChatModel(base, server=server, data_dir=data_dir),
                          ChatModel(tuned, server=server, data_dir=data_dir))
-            run = start_batch(questions, grid, ctx)
+            run = jobs.start(BatchRun(questions, grid, ctx))
             state = run.wait()
-            payload = run.payload()
+            payload = run.results().to_json()  # JSON: what this script prints
         finally:
             server.stop()
     if state != "done":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import streamlit as st
 
@@ -11,34 +9,34 @@ from ui.frame import frame
 
 frame("Compare")
 
-from lib.compare.batch import current_batch, start_batch  # noqa: E402
+from lib import jobs  # noqa: E402
+from lib.compare.batch import BatchRun, question_sets  # noqa: E402
 from lib.compare.grid import (  # noqa: E402
     PRESETS,
-    Cell,
     CellResult,
     GridContext,
     cells,
-    execution_order,
-    grounded_questions,
-    load_results,
+    iter_grid,
     prepare,
-    result_of,
-    start_cell,
+    preset_fact,
 )
+from lib.compare.results import GridSummary, load_results  # noqa: E402
+from lib.compare.style import RULE_IDS  # noqa: E402
 from lib.generation.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
-from lib.samples import labelled_queries  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
 from ui.model_switch import current_secrets, model_for  # noqa: E402
+from ui.progress import job_status  # noqa: E402
 from ui.resources import get_settings, store_or_stop  # noqa: E402
+from ui.scorecard import cell_caption, scorecard_table  # noqa: E402
 
-MARK = {True: "✅", False: "❌", None: "–"}
 settings = get_settings()
 
 st.title("⚖️ Compare")
 st.caption(
     "One question, four answers: **base** vs **fine-tuned**, each with **RAG off** and "
     "**on**. RAG brings the facts, fine-tuning brings the house style — the scorecard "
-    "under the grid is computed by code (style rules R1–R6, grounding, length)."
+    f"under the grid is computed by code (style rules {RULE_IDS[0]}–{RULE_IDS[-1]}, grounding, "
+    "length)."
 )
 
 store = store_or_stop()
@@ -93,69 +91,7 @@ for col, (i, preset) in zip(st.columns(len(PRESETS)), enumerate(PRESETS)):
         width="stretch",
     )
 question = st.text_input("Question", key="cmp_question")
-expected = next((p.fact for p in PRESETS if p.question == question), "")
-
-
-def scorecard_table(results: list[CellResult]) -> pd.DataFrame:
-    """Rows = checks, columns = cells."""
-    rows: dict[str, dict[str, str]] = {}
-    for r in results:
-        card = r.card
-        col = r.label
-        if card is None:
-            rows.setdefault("error", {})[col] = r.error
-            continue
-        for rule in card.rules:
-            rows.setdefault(f"{rule.rule} {rule.name}", {})[col] = (
-                f"{MARK[rule.passed]} {rule.detail}"
-            )
-        rows.setdefault("style score", {})[col] = f"{card.style_passed}/{card.style_applicable}"
-        rows.setdefault("cites a retrieved source", {})[col] = MARK[card.cites_source]
-        facts = ", ".join(card.facts_supported) or "none"
-        wrong = (
-            f"; not in sources: {', '.join(card.facts_unsupported)}"
-            if card.facts_unsupported
-            else ""
-        )
-        rows.setdefault("key facts from the sources", {})[col] = (
-            f"{MARK[card.facts_ok]} {facts}{wrong}"
-        )
-        rows.setdefault("grounded", {})[col] = MARK[card.grounded]
-        if r.expected_found is not None:
-            rows.setdefault(f"states {expected}", {})[col] = MARK[r.expected_found]
-        rows.setdefault("length", {})[col] = (
-            f"{card.words} words, {card.sentences} sentence{'s' if card.sentences != 1 else ''}"
-        )
-        rows.setdefault("latency", {})[col] = f"{r.seconds:.1f} s (first token {r.ttft_s:.1f} s)"
-    return pd.DataFrame(rows).T
-
-
-def cell_caption(r: CellResult, fact: str) -> str:
-    """The one-line scorecard under a cell: latency, style, grounding, the preset's fact."""
-    assert r.card is not None
-    line = (f"⏱ {r.seconds:.1f} s · style {r.card.style_passed}/{r.card.style_applicable}"
-            f" · grounded {MARK[r.card.grounded]}")
-    if fact and r.expected_found is not None:
-        line += f" · states {fact} {MARK[r.expected_found]}"
-    return line
-
-
-def stream_cell(cell: Cell, retrieval, box) -> CellResult:
-    """Stream one cell into its box; errors stay in the cell."""
-    started = time.perf_counter()
-    with box:
-        try:
-            stream = start_cell(cell, question, ctx)
-            st.write_stream(stream)
-        except RagLabError as err:
-            st.error(err.reason)
-            return CellResult(
-                cell.key, cell.label, error=err.reason, seconds=time.perf_counter() - started
-            )
-        result = result_of(cell, question, retrieval, stream, time.perf_counter() - started,
-                           expected)
-        st.caption(cell_caption(result, expected))
-    return result
+expected = preset_fact(question)
 
 
 def render_saved(results: list[CellResult], fact: str) -> None:
@@ -186,7 +122,14 @@ if st.button("▶️ Run the grid", key="cmp_run", type="primary", disabled=not 
             box = col.container(border=True)
             box.markdown(f"**{cell.label}**")
             boxes.append(box)
-    done = {i: stream_cell(grid[i], retrieval, boxes[i]) for i in execution_order(grid)}
+    done = {}
+    for i, result in iter_grid(question, grid, ctx, retrieval, expected,
+                               consume=lambda i, stream: boxes[i].write_stream(stream)):
+        done[i] = result
+        if result.error:
+            boxes[i].error(result.error)
+        else:
+            boxes[i].caption(cell_caption(result, expected))
     results = [done[i] for i in range(len(grid))]
     st.session_state.cmp_last = {
         "question": question,
@@ -195,11 +138,12 @@ if st.button("▶️ Run the grid", key="cmp_run", type="primary", disabled=not 
     }
 elif last := st.session_state.get("cmp_last"):
     st.caption(f"Last run: *{last['question']}*")
-    render_saved(last["results"], next((p.fact for p in PRESETS if p.question == last["question"]), ""))
+    render_saved(last["results"], preset_fact(last["question"]))
 
 if last := st.session_state.get("cmp_last"):
     st.subheader("Scorecard")
-    st.table(scorecard_table(last["results"]))  # static: every row and column, text wrapped
+    # st.table is static: every row and column shown, text wrapped
+    st.table(scorecard_table(last["results"], preset_fact(last["question"])))
     st.caption(
         "Sources retrieved once for the question: "
         + ", ".join(f"[{i}] {name}" for i, name in enumerate(last["sources"], 1))
@@ -209,14 +153,8 @@ if last := st.session_state.get("cmp_last"):
 # --------------------------------------------------------------------------- batch mode
 st.divider()
 st.subheader("Batch mode")
-SETS = {
-    "Grounded questions (with expected facts)": grounded_questions()
-    or [(f"preset-{i}", p.question, p.fact) for i, p in enumerate(PRESETS)],
-    "Labelled search queries": [(q.id, q.text, "") for q in labelled_queries()],
-}
-chosen = st.radio(
-    "Question set", [k for k, v in SETS.items() if v], horizontal=True, key="cmp_batch_set"
-)
+SETS = question_sets()
+chosen = st.radio("Question set", list(SETS), horizontal=True, key="cmp_batch_set")
 pool = SETS[chosen]
 st.caption(
     f"Run the grid over {len(pool)} sample questions and average each cell. "
@@ -227,58 +165,44 @@ n = (
     if len(pool) > 1
     else 1
 )
-run = current_batch(settings.data_dir)
+run = jobs.current(BatchRun, settings.data_dir)
 running = run is not None and run.running
 if st.button("▶️ Run batch", key="cmp_batch_start", disabled=running):
     try:
-        start_batch(pool[:n], grid, ctx)
+        jobs.start(BatchRun(pool[:n], grid, ctx))
         st.rerun()
     except RagLabError as err:
         st.error(err.reason)
 
 
-def averages_table(summary: dict) -> pd.DataFrame:
-    keys = [
-        "style_score",
-        "grounded",
-        "expected_fact",
-        "facts_ok",
-        "cites_source",
-        "R1",
-        "R2",
-        "R3",
-        "R4",
-        "R5",
-        "R6",
-        "words",
-        "seconds",
-        "n",
-    ]
-    return pd.DataFrame({v["label"]: {k: v.get(k) for k in keys} for v in summary.values()})
+def averages_table(summary: GridSummary) -> pd.DataFrame:
+    """Rows = averages (rule ids from lib.compare.style), columns = cells."""
+    return pd.DataFrame({
+        c.label: {"style_score": c.style.style_score, "grounded": c.style.grounded,
+                  "expected_fact": c.expected_fact, "facts_ok": c.style.facts_ok,
+                  "cites_source": c.style.cites_source, **c.style.rules,
+                  "words": c.style.words, "seconds": c.seconds, "n": c.style.n}
+        for c in summary.cells
+    })
 
 
 @st.fragment(run_every=2.0 if running else None)
 def batch_panel() -> None:
-    run = current_batch(settings.data_dir)
+    run = jobs.current(BatchRun, settings.data_dir)
     if run is not None:
         snap = run.snapshot()
-        st.progress(
-            snap["done"] / max(snap["total"], 1),
-            text=f"{snap['state']}: {snap['done']} of {snap['total']} questions · {snap['elapsed']:.0f} s",
-        )
-        if run.running and st.button("⏹ Cancel batch", key="cmp_batch_cancel"):
+        box = job_status(snap, "question")
+        if snap.running and box.button("⏹ Cancel batch", key="cmp_batch_cancel"):
             run.cancel()
-        if snap["error"]:
-            st.error(snap["error"])
-        if snap["summary"]:
-            st.dataframe(averages_table(snap["summary"]))
-        if snap["path"]:
-            st.caption(f"Saved to `{snap['path']}`.")
-        if running and not run.running:
+        if snap.detail.summary:
+            box.dataframe(averages_table(snap.detail.summary))
+        if snap.detail.path:
+            st.caption(f"Saved to `{snap.detail.path}`.")
+        if running and not snap.running:
             st.rerun()
     elif saved := load_results(settings.data_dir):
-        st.caption(f"Last saved batch ({saved['n_questions']} questions, {saved['created_at']}):")
-        st.dataframe(averages_table(saved["cells"]))
+        st.caption(f"Last saved batch ({saved.n_questions} questions, {saved.created_at}):")
+        st.dataframe(averages_table(saved.summary))
 
 
 batch_panel()

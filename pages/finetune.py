@@ -1,8 +1,6 @@
-"""Fine-tune: build a dataset (feedback, upload, editor), validate, cost, train a LoRA, OpenAI jobs."""
+"""Fine-tune: build a dataset (feedback, upload, editor), validate, cost; train a LoRA; OpenAI."""
 
 from __future__ import annotations
-
-import math
 
 import pandas as pd
 import streamlit as st
@@ -11,20 +9,25 @@ from ui.frame import frame
 
 frame("Fine-tune")
 
+from lib import jobs  # noqa: E402
 from lib.chat.feedback import load_feedback  # noqa: E402
 from lib.finetune import builder, dataset, registry  # noqa: E402
-from lib.finetune import openai_jobs as oa  # noqa: E402
-from lib.finetune.lora import TrainConfig, missing_modules  # noqa: E402
-from lib.finetune.train_local import current_job, start_job  # noqa: E402
+from lib.finetune.lora import (  # noqa: E402
+    TrainConfig,
+    default_steps,
+    estimate_seconds,
+    missing_modules,
+)
+from lib.finetune.train_local import TrainJob  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
+from ui.format import duration, plural  # noqa: E402
+from ui.issues import show_issues  # noqa: E402
 from ui.model_switch import current_secrets  # noqa: E402
+from ui.openai_jobs import openai_jobs_tab  # noqa: E402
+from ui.progress import job_status  # noqa: E402
 from ui.resources import get_settings  # noqa: E402
 
 SOURCES = ("Bundled Orbit style set", "Chat feedback", "Upload a JSONL file")
-# A step (batch 4) costs about this many seconds per token of the mean example, on an idle
-# 2-core machine: 5.6 s/step at ~267 tokens per example (the bundled set, from bench/train.py's
-# CPU time). Assumed proportional to length (attention is small at these lengths).
-SECONDS_PER_STEP_PER_TOKEN = 0.021
 settings = get_settings()
 data_dir = settings.data_dir
 
@@ -34,15 +37,6 @@ st.caption(
     "Teach the house style (tone, format, disclaimers), not facts: facts go stale, "
     "retrieval keeps them fresh. Then compare both on the **Compare** page."
 )
-
-
-def duration(seconds: float) -> str:
-    """'45 s' or '12 min': a time estimate a user can read at a glance."""
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def load_source(source: str) -> list:
@@ -66,15 +60,6 @@ def load_source(source: str) -> list:
     result = dataset.validate_jsonl(upload.getvalue().decode("utf-8", errors="replace"))
     show_issues(result.errors, "line")
     return list(result.examples)
-
-
-def show_issues(issues, unit: str) -> None:
-    """Errors first (numbered), at most 20 shown."""
-    for issue in list(issues)[:20]:
-        where = f"{unit} {issue.line}: " if issue.line else ""
-        (st.error if issue.level == "error" else st.warning)(f"{where}{issue.message}")
-    if len(issues) > 20:
-        st.error(f"… and {len(issues) - 20} more.")
 
 
 def editor_rows(source: str, examples: list) -> list[dict]:
@@ -101,12 +86,8 @@ def editor_rows(source: str, examples: list) -> list[dict]:
 
 def cost_table(stats: dataset.DatasetStats) -> None:
     """Editable USD prices per 1M training tokens, and what this dataset would cost."""
-    prices = pd.DataFrame(
-        {
-            "model": list(dataset.PRICES_USD_PER_M),
-            "USD per 1M training tokens": list(dataset.PRICES_USD_PER_M.values()),
-        }
-    )
+    prices = pd.DataFrame({"model": list(dataset.PRICES_USD_PER_M),
+                           "USD per 1M training tokens": list(dataset.PRICES_USD_PER_M.values())})
     edited = st.data_editor(prices, key="ft_prices", hide_index=True)
     edited["estimated cost (USD)"] = [
         round(dataset.estimate_cost(stats, float(p or 0)), 4)
@@ -120,9 +101,8 @@ def cost_table(stats: dataset.DatasetStats) -> None:
 
 
 # --------------------------------------------------------------------------- dataset
-tab_data, tab_local, tab_openai, tab_models = st.tabs(
-    ["1 · Dataset", "2 · Train locally", "3 · OpenAI jobs", "Models"]
-)
+tabs = ["1 · Dataset", "2 · Train locally", "3 · OpenAI jobs", "Models"]
+tab_data, tab_local, tab_openai, tab_models = st.tabs(tabs)
 
 with tab_data:
     source = st.radio("Start from", SOURCES, horizontal=True, key="ft_source")
@@ -137,17 +117,13 @@ with tab_data:
     if validation.errors:
         st.markdown(f"**{len(validation.errors)} problem(s)** — fix them in the table:")
     elif examples:
-        st.caption(f"✅ {len(examples)} examples pass validation (format, roles, duplicates, length).")
+        st.caption(f"✅ {len(examples)} examples pass validation (format, roles, duplicates, "
+                   "length).")
     show_issues(validation.errors, "row")
     show_issues(validation.warnings, "row")
     if examples:
-        epochs = st.number_input(
-            "Epochs (OpenAI's 'auto' shown)",
-            1,
-            50,
-            dataset.default_epochs(len(examples)),
-            key="ft_epochs",
-        )
+        epochs = st.number_input("Epochs (OpenAI's 'auto' shown)", 1, 50,
+                                 dataset.default_epochs(len(examples)), key="ft_epochs")
         stats = dataset.statistics(examples, int(epochs))
         cols = st.columns(5)
         cols[0].metric("Examples", stats.n_examples)
@@ -164,29 +140,12 @@ with tab_data:
         share = st.slider("Validation share", 0, 30, 10, step=5, format="%d%%", key="ft_val_share")
         train, val = builder.split(examples, share / 100, seed=0)
         st.caption(f"Train/validation split (seeded): {len(train)} train · {len(val)} validation.")
-        c1, c2, c3 = st.columns(3)
-        c1.download_button(
-            "⬇️ All (JSONL)",
-            dataset.to_jsonl(examples),
-            "dataset.jsonl",
-            "application/jsonl",
-            key="ft_dl_all",
-        )
-        c2.download_button(
-            "⬇️ Train split",
-            dataset.to_jsonl(train),
-            "train.jsonl",
-            "application/jsonl",
-            key="ft_dl_train",
-        )
-        c3.download_button(
-            "⬇️ Validation split",
-            dataset.to_jsonl(val),
-            "validation.jsonl",
-            "application/jsonl",
-            key="ft_dl_val",
-            disabled=not val,
-        )
+        downloads = (("⬇️ All (JSONL)", examples, "dataset.jsonl", "ft_dl_all"),
+                     ("⬇️ Train split", train, "train.jsonl", "ft_dl_train"),
+                     ("⬇️ Validation split", val, "validation.jsonl", "ft_dl_val"))
+        for col, (label, rows_, file, key) in zip(st.columns(3), downloads):
+            col.download_button(label, dataset.to_jsonl(rows_), file, "application/jsonl",
+                                key=key, disabled=not rows_)
         st.session_state.ft_dataset = {
             "train": train, "val": val, "all": examples, "mean_tokens": stats.mean_tokens
         }
@@ -204,144 +163,62 @@ with tab_local:
             "local training. The shipped adapter works without it."
         )
     else:
-        job = current_job(data_dir)
+        job = jobs.current(TrainJob, data_dir)
         running = job is not None and job.running
         n = len(current["train"])
-        mean_tokens = current.get("mean_tokens", 0.0)
         c1, c2, c3, c4 = st.columns(4)
         name = c1.text_input("Adapter name", "my-style", key="ft_name")
-        default_steps = max(10, min(200, math.ceil(2 * n / 4))) if n else 30
-        steps = c2.number_input("Steps (batch 4)", 1, 1000, default_steps, key="ft_steps")
+        steps = c2.number_input("Steps (batch 4)", 1, 1000, default_steps(n), key="ft_steps")
         lr = c3.number_input("Learning rate", 1e-5, 1e-1, 2e-3, format="%.4f", key="ft_lr")
         seed = c4.number_input("Seed", 0, 10_000, 0, key="ft_seed")
         st.caption(
             f"LoRA r=8, alpha 16 on q/k/v/o of SmolLM2-135M, CPU, 2 threads. "
-            f"{n} training examples ≈ {steps * 4 / max(n, 1):.1f} epochs; "
-            f"≈ {duration(steps * SECONDS_PER_STEP_PER_TOKEN * mean_tokens)} of training "
+            f"{plural(n, 'training example')} ≈ {steps * 4 / max(n, 1):.1f} epochs; "
+            f"≈ {duration(estimate_seconds(steps, current.get('mean_tokens', 0.0)))} of training "
             "on an idle 2-core machine, after ~20 s of loading (longer when it is busy)."
         )
         if st.button("🚀 Train", key="ft_train_start", disabled=running or not n, type="primary"):
             try:
                 config = TrainConfig(steps=int(steps), lr=float(lr), seed=int(seed))
                 unique = registry.unique_name(data_dir, name)
-                start_job(data_dir, current["train"], config, unique, name.strip() or unique)
+                jobs.start(TrainJob(data_dir, current["train"], config, unique,
+                                    name.strip() or unique))
                 st.rerun()
             except RagLabError as err:
                 st.error(err.reason)
 
         @st.fragment(run_every=2.0 if running else None)
         def training_panel() -> None:
-            job = current_job(data_dir)
+            job = jobs.current(TrainJob, data_dir)
             if job is None:
                 st.caption("No training run yet in this app session.")
                 return
             snap = job.snapshot()
-            st.markdown(f"**{job.label}** · {snap['state']} · {snap['elapsed']:.0f} s")
-            st.progress(
-                snap["step"] / max(snap["total"], 1), text=f"step {snap['step']} of {snap['total']}"
-            )
-            if snap["losses"]:
-                st.line_chart(
-                    pd.DataFrame(snap["losses"], columns=["step", "loss"]).set_index("step"),
-                    height=220,
-                )
-            if job.running:
-                if st.button("⏹ Cancel", key="ft_train_cancel"):
+            box = job_status(snap, "step")
+            if snap.detail.losses:
+                losses = pd.DataFrame(snap.detail.losses, columns=["step", "loss"])
+                box.line_chart(losses.set_index("step"), height=220)
+            rec = snap.detail.record
+            if snap.running:
+                if box.button("⏹ Cancel", key="ft_train_cancel"):
                     job.cancel()
                     st.toast("Cancelling after the current step…")
-            elif snap["state"] == "done" and snap["record"]:
-                rec = snap["record"]
+            elif snap.state == "done" and rec:
                 st.success(
                     f"Registered **{rec.label}** ({rec.steps} steps, loss {rec.final_loss}). "
                     "Pick it in the sidebar model switch, or compare it on the Compare page."
                 )
-            elif snap["state"] == "failed":
-                st.error(f"Training failed: {snap['error']}")
-            elif snap["state"] == "cancelled":
+            elif snap.state == "cancelled":
                 st.info("Training was cancelled; nothing was registered.")
-            if running and not job.running:
+            if running and not snap.running:
                 st.rerun()  # the run ended: refresh the whole page (and the sidebar's models)
 
         training_panel()
 
 # --------------------------------------------------------------------------- OpenAI jobs
 with tab_openai:
-    key = current_secrets().get("openai", "")  # the sidebar's key, else env / secrets.toml
-    if not key:
-        st.info(
-            "Fine-tuning on OpenAI needs an API key: add one in the sidebar settings or set "
-            "OPENAI_API_KEY. Everything else on this page works offline."
-        )
-    else:
-        try:
-            client = oa.ft_client(key, settings.openai_base_url)
-        except RagLabError as err:
-            st.error(err.reason)
-            client = None
-        if client is not None:
-            c1, c2, c3 = st.columns(3)
-            base = c1.selectbox(
-                "Base model", list(dataset.PRICES_USD_PER_M), index=1, key="ft_oa_model"
-            )
-            epochs_oa = c2.number_input("Epochs (0 = auto)", 0, 50, 0, key="ft_oa_epochs")
-            suffix = c3.text_input("Suffix", "orbit-style", key="ft_oa_suffix", max_chars=18)
-            if st.button(
-                "⬆️ Upload and start the job", key="ft_oa_start", disabled=not current["train"]
-            ):
-                try:
-                    train_id = oa.upload_training_file(client, current["train"], "train.jsonl")
-                    val_id = (
-                        oa.upload_training_file(client, current["val"], "validation.jsonl")
-                        if current["val"]
-                        else ""
-                    )
-                    job = oa.create_job(
-                        client, train_id, base, int(epochs_oa) or None, suffix, val_id
-                    )
-                    st.session_state.ft_oa_job = job.id
-                    st.session_state.ft_oa_examples = current["train"]
-                except RagLabError as err:
-                    st.error(err.reason)
-
-            polling = st.session_state.get("ft_oa_job") not in (
-                None,
-                st.session_state.get("ft_oa_done"),
-            )
-
-            @st.fragment(run_every=5.0 if polling else None)
-            def job_panel() -> None:
-                job_id = st.session_state.get("ft_oa_job")
-                if not job_id:
-                    return
-                try:
-                    job = oa.get_job(client, job_id)
-                    events = oa.job_events(client, job_id)
-                except RagLabError as err:
-                    st.error(err.reason)
-                    return
-                st.markdown(f"**Job `{job.id}`** · {job.model} · status **{job.status}**")
-                for e in events[-8:]:
-                    st.caption(f"{'⚠️' if e.level == 'error' else '•'} {e.message}")
-                if job.status == "failed":
-                    st.error(f"The job failed: {job.error or 'no reason given'}")
-                elif job.status == "succeeded":
-                    rec = oa.register_job(data_dir, job, st.session_state.get("ft_oa_examples", []))
-                    st.success(f"Registered `{job.fine_tuned_model}` as **{rec.label}**.")
-                elif st.button("⏹ Cancel job", key="ft_oa_cancel"):
-                    try:
-                        oa.cancel_job(client, job_id)
-                    except RagLabError as err:
-                        st.error(err.reason)
-                if job.done:
-                    st.session_state.ft_oa_done = job_id
-
-            job_panel()
-            if st.button("📜 List past jobs", key="ft_oa_list"):
-                try:
-                    past = oa.list_jobs(client, limit=20)
-                    st.dataframe(pd.DataFrame([j.__dict__ for j in past]), hide_index=True)
-                except RagLabError as err:
-                    st.error(err.reason)
+    openai_jobs_tab(current_secrets().get("openai", ""), settings.openai_base_url, data_dir,
+                    current["train"], current["val"])
 
 # --------------------------------------------------------------------------- models
 with tab_models:
@@ -349,26 +226,12 @@ with tab_models:
     if not records:
         st.info("No fine-tuned models yet. The shipped adapter is made by `make adapter`.")
     else:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "label": r.label,
-                        "kind": r.kind,
-                        "file / model": r.adapter or r.model_id,
-                        "steps": r.steps,
-                        "loss": r.final_loss,
-                        "examples": r.n_examples,
-                        "dataset": r.dataset_hash,
-                        "seed": r.seed,
-                        "date": r.created_at,
-                        "where": "shipped" if folder == registry.SHIPPED_DIR else "data dir",
-                    }
-                    for folder, r in records
-                ]
-            ),
-            hide_index=True,
-        )
+        table = [{"label": r.label, "kind": r.kind, "file / model": r.adapter or r.model_id,
+                  "steps": r.steps, "loss": r.final_loss, "examples": r.n_examples,
+                  "dataset": r.dataset_hash, "seed": r.seed, "date": r.created_at,
+                  "where": "shipped" if folder == registry.SHIPPED_DIR else "data dir"}
+                 for folder, r in records]
+        st.dataframe(pd.DataFrame(table), hide_index=True)
         st.caption(
             "Models appear in the sidebar model switch. A new local adapter makes the "
             "local model server restart once to load it."

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lib.compare.batch import current_batch, start_batch
+from lib import jobs
+from lib.compare.batch import BatchRun
 from lib.compare.grid import (
     PRESETS,
     CellResult,
@@ -18,8 +19,12 @@ from lib.compare.grid import (
     expected_present,
     finish_cell,
     grounded_questions,
-    load_results,
     run_grid,
+)
+from lib.compare.results import (
+    BatchResults,
+    BatchSettings,
+    load_results,
     save_results,
     summarise,
 )
@@ -79,16 +84,21 @@ def test_grid_answers_like_chat_and_scores_every_cell(fake, sample_store, isolat
 def test_batch_runs_in_the_background_and_saves_averages(fake, sample_store, isolated_data_dir):
     ctx = GridContext(index=sample_store, data_dir=isolated_data_dir)
     questions = grounded_questions()[:2]
-    run = start_batch(questions, remote_grid(fake), ctx)
-    assert current_batch(isolated_data_dir) is run
+    run = jobs.start(BatchRun(questions, remote_grid(fake), ctx))
+    assert jobs.current(BatchRun, isolated_data_dir) is run
     assert run.wait(timeout=120) == "done", run.error
     saved = load_results(isolated_data_dir)
-    assert saved["n_questions"] == 2 and saved["base"] == "Base" and saved["fine_tuned"] == "Tuned"
-    assert [q["id"] for q in saved["questions"]] == [q[0] for q in questions]
-    assert saved["questions"][0]["expected"] == questions[0][2]
-    assert set(saved["cells"]) == {"base_rag_off", "base_rag_on", "ft_rag_off", "ft_rag_on"}
-    assert saved["cells"]["ft_rag_on"]["n"] == 2 and saved["cells"]["ft_rag_on"]["R1"] == 1.0
+    assert saved.n_questions == 2 and saved.base == "Base" and saved.fine_tuned == "Tuned"
+    assert [q.id for q in saved.questions] == [q[0] for q in questions]
+    assert saved.questions[0].expected == questions[0][2]
+    assert set(saved.summary.keys) == {"base_rag_off", "base_rag_on", "ft_rag_off", "ft_rag_on"}
+    ft_on = saved.summary.cell("ft_rag_on")
+    assert ft_on.style.n == 2 and ft_on.style.rules["R1"] == 1.0
     assert len(fake.requests) == 8
+    snap = run.snapshot()
+    assert snap.done == snap.total == 2
+    assert snap.detail.path == isolated_data_dir / "results" / "compare.json"
+    assert snap.detail.summary == saved.summary
 
 
 def test_a_failing_cell_keeps_its_error_line(fake, sample_store, isolated_data_dir):
@@ -118,11 +128,16 @@ def test_summary_and_results_file(tmp_path: Path):
          else finish_cell(c, q, RETRIEVAL, REPLY, 4.0, expected="£12.99") for c in grid],
     ]
     summary = summarise(rows, grid)
-    assert summary["base_rag_off"]["n"] == 1 and summary["base_rag_off"]["errors"] == 1
-    assert summary["ft_rag_on"]["grounded"] == 1.0 and summary["ft_rag_on"]["seconds"] == 3.0
-    assert summary["ft_rag_on"]["expected_fact"] == 1.0
-    assert summary["ft_rag_off"]["R1"] == 0.5 and summary["ft_rag_off"]["label"] == "T · RAG off"
-    path = save_results(tmp_path, {"cells": summary, "n_questions": 2})
+    off, on = summary.cell("base_rag_off"), summary.cell("ft_rag_on")
+    assert off.style.n == 1 and off.errors == 1
+    assert on.style.grounded == 1.0 and on.seconds == 3.0
+    assert on.expected_fact == 1.0
+    tuned_off = summary.cell("ft_rag_off")
+    assert tuned_off.style.rules["R1"] == 0.5 and tuned_off.label == "T · RAG off"
+    results = BatchResults("2026-01-01T00:00:00Z", "B", "T", BatchSettings("hybrid", 5, 200),
+                           summary)
+    path = save_results(tmp_path, results)
     assert path == tmp_path / "results" / "compare.json"
-    assert load_results(tmp_path)["cells"]["ft_rag_on"]["grounded"] == 1.0
+    assert load_results(tmp_path).summary.cell("ft_rag_on").style.grounded == 1.0
+    assert load_results(tmp_path) == results  # a round trip through JSON loses nothing
     assert load_results(tmp_path / "nowhere") is None

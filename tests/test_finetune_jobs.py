@@ -127,3 +127,16 @@ def test_a_succeeded_job_is_in_the_model_switch_and_answers_in_chat(
     answer = at.chat_message[-1].markdown[0].value
     assert answer.startswith("Hello from the fine-tuned model")
     assert "OpenAI: House style" in " ".join(c.value for c in at.caption)
+
+
+def test_submit_uploads_train_and_validation_then_starts_the_job(client, fake):
+    examples = load_bundled()
+    job = jobs.submit(client, examples[:12], examples[12:15], "gpt-4o-mini-2024-07-18", 3, "tone")
+    raw = fake.state.jobs[job.id]
+    train, val = fake.state.files[raw["training_file"]], fake.state.files[raw["validation_file"]]
+    names = (train["meta"]["filename"], val["meta"]["filename"])
+    assert names == ("train.jsonl", "validation.jsonl")
+    assert len(train["data"].splitlines()) == 12 and len(val["data"].splitlines()) == 3
+    assert raw["hyperparameters"]["n_epochs"] == 3 and raw["suffix"] == "tone"
+    alone = jobs.submit(client, examples[:12])  # no validation split: no second upload
+    assert fake.state.jobs[alone.id]["validation_file"] is None

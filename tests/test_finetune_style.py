@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from lib.compare import style
-from lib.compare.style import average, check_rules, citations, key_facts, score, split_sentences
+from lib.compare.style import (
+    RULE_IDS,
+    RULES,
+    StyleAverages,
+    average,
+    check_rules,
+    citations,
+    key_facts,
+    score,
+    split_sentences,
+)
 
 GUIDE_QUESTION = "How much does Orbit Metal cost, and is there a fee for spending in euros?"
 GUIDE_ANSWER = (
@@ -164,8 +174,15 @@ def test_average_counts_only_applicable_rules():
     good = score(GUIDE_ANSWER, [FEE_CHUNK], GUIDE_QUESTION)
     bare = score("Hello.", [FEE_CHUNK], "Hi", context_given=False)
     avg = average([good, bare])
-    assert avg["n"] == 2 and avg["R1"] == 0.5 and avg["grounded"] == 0.5
-    assert avg["R6"] == 1.0  # only the first card had documents
-    assert avg["R4"] == 1.0  # the bare answer touches no savings/FX topic
-    assert average([]) == {"n": 0}
+    assert avg.n == 2 and avg.rules["R1"] == 0.5 and avg.grounded == 0.5
+    assert avg.rules["R6"] == 1.0  # only the first card had documents
+    assert avg.rules["R4"] == 1.0  # the bare answer touches no savings/FX topic
+    assert average([]) == StyleAverages(n=0)
     assert style.OPENING == "Thanks for your question."
+
+
+def test_rule_ids_and_names_have_one_owner():
+    results = check_rules("Hello.", "What rate does Orbit Saver pay?", n_sources=1)
+    assert [(r.rule, r.name) for r in results] == list(RULES.items())
+    assert RULE_IDS == ("R1", "R2", "R3", "R4", "R5", "R6")
+    assert set(average([score("Hello.", [])]).rules) == set(RULE_IDS)

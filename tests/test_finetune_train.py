@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from lib import jobs
 from lib.finetune.dataset import load_bundled
 from lib.finetune.lora import TrainConfig, missing_modules
 from lib.finetune.registry import list_records, load_record
-from lib.finetune.train_local import current_job, start_job
+from lib.finetune.train_local import TrainJob
 from lib.generation.local_server import LocalServer
 from lib.generation.models import LOCAL_MODEL_ID, ModelSpec, make_client
 from lib.generation.rag import PLAIN_SYSTEM_PROMPT
@@ -36,9 +37,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     """One short real run (6 steps, 8 examples) through the background job, shared by tests."""
     data_dir = tmp_path_factory.mktemp("train") / "data"
     events: list[dict] = []
-    job = start_job(
-        data_dir, short_examples(), TrainConfig(steps=6, lr=5e-3, seed=1), "tiny", "Tiny test"
-    )
+    config = TrainConfig(steps=6, lr=5e-3, seed=1)
+    job = jobs.start(TrainJob(data_dir, short_examples(), config, "tiny", "Tiny test"))
     job.on_event = events.append
     assert job.wait(timeout=600) == "done", job.error
     return data_dir, job
@@ -47,17 +47,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
 def test_the_job_reports_progress_and_registers_the_adapter(trained):
     data_dir, job = trained
     snap = job.snapshot()
-    assert snap["state"] == "done" and snap["step"] == snap["total"] == 6
-    assert [s for s, _ in snap["losses"]] == [1, 2, 3, 4, 5, 6]
-    assert snap["losses"][-1][1] < snap["losses"][0][1]  # it learns
+    assert snap.state == "done" and snap.done == snap.total == 6
+    assert [s for s, _ in snap.detail.losses] == [1, 2, 3, 4, 5, 6]
+    assert snap.detail.losses[-1][1] < snap.detail.losses[0][1]  # it learns
     record = load_record(data_dir / "adapters" / "tiny.json")
-    assert record == snap["record"] and record.kind == "lora" and record.steps == 6
+    assert record == snap.detail.record and record.kind == "lora" and record.steps == 6
     assert record.adapter == "tiny.gguf" and record.dataset_hash.startswith("sha256:")
     assert record.seed == 1 and record.n_examples == 8 and record.final_loss is not None
     size = (data_dir / "adapters" / "tiny.gguf").stat().st_size
     assert 1_000_000 < size < 3_000_000  # f16, r=8, q/k/v/o of 30 layers ≈ 1.9 MB
     assert [r.name for _, r in list_records(data_dir, include_shipped=False)] == ["tiny"]
-    assert current_job(data_dir) is job
+    assert jobs.current(TrainJob, data_dir) is job
     assert not list((data_dir / "datasets").glob(".train-*.jsonl"))  # temp dataset removed
 
 
@@ -172,17 +172,17 @@ def test_llama_cpp_with_the_exported_adapter_matches_hf_peft(tmp_path: Path):
 
 def test_cancel_stops_and_registers_nothing(tmp_path: Path):
     data_dir = tmp_path / "data"
-    job = start_job(
-        data_dir, short_examples(4), TrainConfig(steps=500, seed=0), "stopme", "Stop me"
+    job = jobs.start(
+        TrainJob(data_dir, short_examples(4), TrainConfig(steps=500, seed=0), "stopme", "Stop me")
     )
     with pytest.raises(RagLabError, match="already in progress"):
-        start_job(data_dir, short_examples(4), TrainConfig(steps=5), "other", "Other")
+        jobs.start(TrainJob(data_dir, short_examples(4), TrainConfig(steps=5), "other", "Other"))
     deadline = time.monotonic() + 300
-    while job.snapshot()["step"] < 1 and job.running and time.monotonic() < deadline:
+    while job.snapshot().done < 1 and job.running and time.monotonic() < deadline:
         time.sleep(0.2)
     job.cancel()
     assert job.wait(timeout=120) == "cancelled", job.error
-    assert job.snapshot()["step"] < 500
+    assert job.snapshot().done < 500
     assert not (data_dir / "adapters" / "stopme.gguf").exists()
     assert not (data_dir / "adapters" / "stopme.json").exists()
 
@@ -192,17 +192,17 @@ def test_a_bad_config_fails_with_one_line(tmp_path: Path):
         TrainConfig(steps=0)
     with pytest.raises(RagLabError, match="learning rate"):
         TrainConfig(lr=2.0)
-    job = start_job(
-        tmp_path / "data", short_examples(4), TrainConfig(steps=2, max_len=8), "cut", "Cut"
-    )
+    config = TrainConfig(steps=2, max_len=8)
+    job = jobs.start(TrainJob(tmp_path / "data", short_examples(4), config, "cut", "Cut"))
     assert job.wait(timeout=300) == "failed"
-    assert "within the length limit" in job.snapshot()["error"]  # every answer was cut off
+    assert "within the length limit" in job.snapshot().error  # every answer was cut off
 
 
 def test_the_app_side_never_imports_torch():
     code = (
-        "import sys, lib.finetune.train_local, lib.finetune.dataset, lib.compare.style, "
-        "lib.finetune.registry, lib.compare.grid, lib.compare.batch, lib.finetune.openai_jobs; "
+        "import sys, lib.jobs, lib.finetune.train_local, lib.finetune.dataset, lib.compare.style, "
+        "lib.finetune.registry, lib.compare.grid, lib.compare.batch, lib.compare.results, "
+        "lib.finetune.openai_jobs; "
         "print(sorted(m for m in ('torch', 'transformers', 'peft', 'gguf') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.compare.grid import PRESETS, load_results
+from lib.compare.grid import PRESETS
+from lib.compare.results import load_results
 from lib.generation.local_server import get_local_server
 from lib.generation.models import SHIPPED_ADAPTER
 from tests.conftest import APP_PATH
@@ -71,11 +72,11 @@ def test_batch_mode_saves_per_cell_averages(local_server_cleanup):
     while load_results(local_server_cleanup) is None and time.monotonic() < deadline:
         time.sleep(1)
     saved = load_results(local_server_cleanup)
-    assert saved is not None and saved["n_questions"] == 1
-    assert set(saved["cells"]) == {"base_rag_off", "base_rag_on", "ft_rag_off", "ft_rag_on"}
-    for cell in saved["cells"].values():
-        assert cell["n"] == 1 and 0 <= cell["style_score"] <= 1 and cell["seconds"] > 0
-    assert len(saved["questions"][0]["cells"]) == 4
+    assert saved is not None and saved.n_questions == 1
+    assert set(saved.summary.keys) == {"base_rag_off", "base_rag_on", "ft_rag_off", "ft_rag_on"}
+    for cell in saved.summary.cells:
+        assert cell.style.n == 1 and 0 <= cell.style.style_score <= 1 and cell.seconds > 0
+    assert len(saved.questions[0].cells) == 4
     at.run()
     assert not at.exception, at.exception
     assert any("Saved to" in c.value or "Last saved batch" in c.value for c in at.caption)

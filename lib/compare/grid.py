@@ -4,8 +4,7 @@ Every cell answers through `lib.generation.rag.ask`, exactly as the Chat page wo
 retrieval, abstention, stop words; the local base model's guided citation step too).
 The question's retrieval is also the reference the RAG-off cells are scored against
 (did they state the documents' facts without seeing them?).
-Batch mode runs the grid over many questions in a background thread and saves per-cell
-averages to `<data dir>/results/compare.json` for the decision guide.
+Batch mode (lib.compare.batch) runs it over many questions; lib.compare.results saves them.
 """
 
 from __future__ import annotations
@@ -13,20 +12,18 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lib.compare.style import Scorecard, average, key_facts, score
+from lib.compare.style import Scorecard, key_facts, score
 from lib.config import SAMPLE_DOCS_DIR
 from lib.generation.chat_model import ChatModel
 from lib.generation.models import ModelSpec
 from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
-from lib.io import atomic_write_json
 from lib.types import ProviderError, RagLabError
 
-RESULTS_FILE = "compare.json"
 GROUNDED_QUESTIONS = SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl"
 
 
@@ -80,6 +77,11 @@ PRESETS = (
 )
 
 
+def preset_fact(question: str) -> str:
+    """The fact the documents give for a preset question ("" for any other question)."""
+    return next((p.fact for p in PRESETS if p.question == question), "")
+
+
 def grounded_questions(path: Path = GROUNDED_QUESTIONS) -> list[tuple[str, str, str]]:
     """(id, question, expected fact) from the sample set's grounded questions ([] if absent)."""
     try:
@@ -124,19 +126,6 @@ class CellResult:
     expected_found: bool | None = None
     error: str = ""
     abstained: bool = False
-
-    def row(self) -> dict[str, Any]:
-        """A flat dict for tables and compare.json."""
-        out: dict[str, Any] = {
-            "cell": self.label,
-            "seconds": round(self.seconds, 2),
-            "expected_fact": self.expected_found,
-            "abstained": self.abstained,
-            "error": self.error,
-        }
-        if self.card is not None:
-            out.update(self.card.summary())
-        return out
 
 
 def cells(base: ChatModel, tuned: ChatModel) -> list[Cell]:
@@ -203,14 +192,18 @@ def finish_cell(
     return CellResult(cell.key, cell.label, text, seconds, ttft_s, card, found)
 
 
+def _drain(stream: AnswerStream) -> None:
+    for _ in stream:
+        pass
+
+
 def run_cell(cell: Cell, question: str, retrieval: Retrieval, ctx: GridContext,
-             expected: str = "") -> CellResult:
-    """One cell, not streamed; a provider failure becomes the cell's error line."""
+             expected: str = "", consume: Callable[[AnswerStream], object] = _drain) -> CellResult:
+    """One cell; `consume` reads the text deltas (a page streams them); errors stay in the cell."""
     started = time.perf_counter()
     try:
         stream = start_cell(cell, question, ctx)
-        for _ in stream:
-            pass
+        consume(stream)
     except ProviderError as err:
         return CellResult(cell.key, cell.label, error=err.reason,
                           seconds=time.perf_counter() - started)
@@ -228,38 +221,18 @@ def execution_order(grid: Sequence[Cell]) -> list[int]:
     return [0, 2, 1, 3] if len(grid) == 4 else list(range(len(grid)))
 
 
+def iter_grid(question: str, grid: Sequence[Cell], ctx: GridContext, retrieval: Retrieval,
+              expected: str = "",
+              consume: Callable[[int, AnswerStream], object] | None = None,
+              ) -> Iterator[tuple[int, CellResult]]:
+    """(cell index, result) in execution order, each as it finishes (one local server, 2 cores)."""
+    for i in execution_order(grid):
+        reader = _drain if consume is None else (lambda stream, i=i: consume(i, stream))
+        yield i, run_cell(grid[i], question, retrieval, ctx, expected, reader)
+
+
 def run_grid(question: str, grid: Sequence[Cell], ctx: GridContext,
              expected: str = "") -> list[CellResult]:
-    """All four cells for one question, one after another (one local server, 2 cores)."""
-    retrieval = prepare(question, ctx)
-    done = {i: run_cell(grid[i], question, retrieval, ctx, expected) for i in execution_order(grid)}
+    """All four cells for one question, in reading order."""
+    done = dict(iter_grid(question, grid, ctx, prepare(question, ctx), expected))
     return [done[i] for i in range(len(grid))]
-
-
-def summarise(rows: Sequence[Sequence[CellResult]], grid: Sequence[Cell]) -> dict[str, Any]:
-    """Per-cell averages over questions: scorecard rates, words and latency."""
-    out: dict[str, Any] = {}
-    for i, cell in enumerate(grid):
-        done = [r[i] for r in rows if r[i].card is not None]
-        avg: dict[str, Any] = dict(average(r.card for r in done if r.card is not None))
-        avg["seconds"] = round(sum(r.seconds for r in done) / len(done), 2) if done else None
-        checked = [r.expected_found for r in done if r.expected_found is not None]
-        avg["expected_fact"] = round(sum(checked) / len(checked), 4) if checked else None
-        avg["errors"] = sum(1 for r in rows if r[i].error)
-        avg["label"] = cell.label
-        out[cell.key] = avg
-    return out
-
-
-def save_results(data_dir: Path, payload: Mapping[str, Any]) -> Path:
-    """Write `<data dir>/results/compare.json` atomically."""
-    path = Path(data_dir) / "results" / RESULTS_FILE
-    atomic_write_json(path, payload, indent=1)
-    return path
-
-
-def load_results(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((Path(data_dir) / "results" / RESULTS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None

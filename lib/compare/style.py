@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+# The rule ids and names: the one place pages, averages and results files take them from.
+RULES = {
+    "R1": "opening",
+    "R2": "plain language",
+    "R3": "no promises",
+    "R4": "risk wording",
+    "R5": "closing disclaimer",
+    "R6": "cites sources",
+}
+RULE_IDS = tuple(RULES)
 OPENING = "Thanks for your question."
 CLOSING = "This is general information, not financial advice."
 RISK_LINE = "Rates can change."
@@ -61,7 +71,7 @@ _LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
 class RuleResult:
     """One style rule on one answer: passed is None when the rule does not apply."""
 
-    rule: str  # "R1".."R6"
+    rule: str  # one of RULE_IDS
     name: str
     passed: bool | None
     detail: str = ""
@@ -108,21 +118,6 @@ class Scorecard:
 
     def rule(self, rule_id: str) -> RuleResult:
         return next(r for r in self.rules if r.rule == rule_id)
-
-    def summary(self) -> dict[str, object]:
-        """A flat row for tables and JSON results."""
-        row: dict[str, object] = {r.rule: r.passed for r in self.rules}
-        row.update(
-            style_score=round(self.style_score, 3),
-            grounded=self.grounded,
-            cites_source=self.cites_source,
-            facts_ok=self.facts_ok,
-            facts=list(self.facts_supported),
-            wrong_facts=list(self.facts_unsupported),
-            words=self.words,
-            sentences=self.sentences,
-        )
-        return row
 
 
 def split_sentences(text: str) -> list[str]:
@@ -173,10 +168,10 @@ def _rule_r2(text: str) -> RuleResult:
         if first and not 0 <= lower.find(expansion) < first.start():
             bad.append(acronym)
     if mean > MAX_MEAN_SENTENCE_WORDS:
-        return RuleResult("R2", "plain language", False, f"{mean:.0f} words per sentence")
+        return RuleResult("R2", RULES["R2"], False, f"{mean:.0f} words per sentence")
     if bad:
-        return RuleResult("R2", "plain language", False, f"{', '.join(bad)} not spelled out")
-    return RuleResult("R2", "plain language", True, f"{mean:.0f} words per sentence")
+        return RuleResult("R2", RULES["R2"], False, f"{', '.join(bad)} not spelled out")
+    return RuleResult("R2", RULES["R2"], True, f"{mean:.0f} words per sentence")
 
 
 def _clip(text: str) -> str:
@@ -200,27 +195,27 @@ def check_rules(answer: str, question: str = "", n_sources: int = 0) -> tuple[Ru
         r6 = bool(cited) and all(1 <= c <= n_sources for c in cited)
         r6_detail = f"cites {list(cited)} of {n_sources}" if cited else "no [n] citation"
     return (
-        RuleResult("R1", "opening", text.startswith(OPENING),
+        RuleResult("R1", RULES["R1"], text.startswith(OPENING),
                    f'starts with "{OPENING}"' if text.startswith(OPENING) else
                    f'starts "{_clip(text[:32])}…"'),
         _rule_r2(text),
         RuleResult(
             "R3",
-            "no promises",
+            RULES["R3"],
             promise is None,
             f'says "{promise.group(0)}"' if promise else "no promise words",
         ),
         RuleResult(
             "R4",
-            "risk wording",
+            RULES["R4"],
             (RISK_LINE in text) if topic else None,
             (f'topic "{topic.group(0)}"' + ("" if RISK_LINE in text else f', no "{RISK_LINE}"'))
             if topic else "no savings/FX topic",
         ),
-        RuleResult("R5", "closing disclaimer", text.endswith(CLOSING),
+        RuleResult("R5", RULES["R5"], text.endswith(CLOSING),
                    "ends with the disclaimer" if text.endswith(CLOSING) else
                    f'ends "…{_clip(text[-32:])}"'),
-        RuleResult("R6", "cites sources", r6, r6_detail),
+        RuleResult("R6", RULES["R6"], r6, r6_detail),
     )
 
 
@@ -254,21 +249,54 @@ def score(
     )
 
 
-def average(cards: Iterable[Scorecard]) -> dict[str, float | None]:
+@dataclass(frozen=True)
+class StyleAverages:
+    """Scorecards averaged over questions: rates in 0..1 (None = never applicable), mean words."""
+
+    n: int = 0
+    style_score: float | None = None
+    grounded: float | None = None
+    facts_ok: float | None = None
+    cites_source: float | None = None
+    words: float | None = None
+    rules: dict[str, float | None] = field(  # rule id -> pass rate
+        default_factory=lambda: dict.fromkeys(RULE_IDS)
+    )
+
+    def to_json(self) -> dict[str, object]:
+        """Flat, as in results files: rule ids are keys beside the rates."""
+        return {"n": self.n, "style_score": self.style_score, "grounded": self.grounded,
+                "facts_ok": self.facts_ok, "cites_source": self.cites_source,
+                "words": self.words, **self.rules}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> StyleAverages:
+        def rate(key: str) -> float | None:
+            value = raw.get(key)
+            return float(value) if isinstance(value, int | float) else None
+
+        return cls(int(raw.get("n", 0) or 0), rate("style_score"), rate("grounded"),
+                   rate("facts_ok"), rate("cites_source"), rate("words"),
+                   {rule: rate(rule) for rule in RULE_IDS})
+
+
+def average(cards: Iterable[Scorecard]) -> StyleAverages:
     """Per-cell averages for batch mode: rates in 0..1, words as a mean."""
     cards = list(cards)
     if not cards:
-        return {"n": 0}  # type: ignore[dict-item]
+        return StyleAverages()
     n = len(cards)
-    out: dict[str, float | None] = {
-        "n": n,
-        "style_score": sum(c.style_score for c in cards) / n,
-        "grounded": sum(c.grounded for c in cards) / n,
-        "facts_ok": sum(c.facts_ok for c in cards) / n,
-        "cites_source": sum(c.cites_source for c in cards) / n,
-        "words": sum(c.words for c in cards) / n,
-    }
-    for rule in ("R1", "R2", "R3", "R4", "R5", "R6"):
+    rules: dict[str, float | None] = {}
+    for rule in RULE_IDS:
         applicable = [c.rule(rule).passed for c in cards if c.rule(rule).passed is not None]
-        out[rule] = sum(bool(p) for p in applicable) / len(applicable) if applicable else None
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
+        rules[rule] = (round(sum(bool(p) for p in applicable) / len(applicable), 4)
+                       if applicable else None)
+    return StyleAverages(
+        n=n,
+        style_score=round(sum(c.style_score for c in cards) / n, 4),
+        grounded=round(sum(c.grounded for c in cards) / n, 4),
+        facts_ok=round(sum(c.facts_ok for c in cards) / n, 4),
+        cites_source=round(sum(c.cites_source for c in cards) / n, 4),
+        words=round(sum(c.words for c in cards) / n, 4),
+        rules=rules,
+    )

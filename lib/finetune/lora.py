@@ -8,6 +8,7 @@ batch 4, loss on assistant tokens only, 2 threads (~1.5 s per step on short exam
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import random
 import shutil
@@ -30,6 +31,10 @@ TRAIN_MODULES = ("torch", "transformers", "peft", "gguf", "safetensors")
 CACHE_DIR = PROJECT_ROOT / ".cache" / "models"
 FP32_NAME = "smollm2-135m-instruct-fp32"
 IGNORE = -100  # label value the loss skips (prompt and padding tokens)
+# A step (batch 4) costs about this many seconds per token of the mean example, on an idle
+# 2-core machine: 5.6 s/step at ~267 tokens per example (the bundled set, from bench/train.py's
+# CPU time). Assumed proportional to length (attention is small at these lengths).
+SECONDS_PER_STEP_PER_TOKEN = 0.021
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,18 @@ class TrainConfig:
             raise RagLabError("Steps, batch size and rank must be at least 1.")
         if not 0 < self.lr < 1:
             raise RagLabError("The learning rate must be between 0 and 1.")
+
+
+def default_steps(n_examples: int, batch_size: int = TrainConfig.batch_size) -> int:
+    """About two epochs, kept within 10..200 steps (30 when there is no dataset yet)."""
+    if not n_examples:
+        return 30
+    return max(10, min(200, math.ceil(2 * n_examples / batch_size)))
+
+
+def estimate_seconds(steps: int, mean_tokens: float) -> float:
+    """Training time (loading excluded) on an idle 2-core machine."""
+    return steps * SECONDS_PER_STEP_PER_TOKEN * mean_tokens
 
 
 @dataclass

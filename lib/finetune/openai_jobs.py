@@ -131,6 +131,20 @@ def create_job(
     return _job(_call(client, lambda: client.fine_tuning.jobs.create(**kwargs), model))
 
 
+def submit(
+    client: openai.OpenAI,
+    train: Sequence[Example],
+    validation: Sequence[Example] = (),
+    model: str = DEFAULT_BASE_MODEL,
+    epochs: int | None = None,
+    suffix: str = "",
+) -> JobInfo:
+    """Upload the training (and validation, if any) examples, then start the job."""
+    train_id = upload_training_file(client, train, "train.jsonl")
+    val_id = upload_training_file(client, validation, "validation.jsonl") if validation else ""
+    return create_job(client, train_id, model, epochs, suffix, val_id)
+
+
 def get_job(client: openai.OpenAI, job_id: str) -> JobInfo:
     return _job(_call(client, lambda: client.fine_tuning.jobs.retrieve(job_id)))
 

@@ -1,6 +1,6 @@
 """Local LoRA training as a background job: a subprocess, live progress, cancel, loss history.
 
-The app never imports torch: `TrainJob` runs `python -m lib.finetune.train_local` and reads
+The app never imports torch: `TrainJob` (a lib.jobs job) runs `python -m lib.finetune.train_local` and reads
 one JSON event per stdout line. A separate process keeps 1.9 GB of training memory (and
 any crash) out of the app, and lets the page stay responsive. SIGTERM asks the trainer
 to stop after the current step; nothing is registered for a cancelled run.
@@ -15,19 +15,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from lib.config import PROJECT_ROOT
 from lib.finetune.dataset import Example, dataset_hash, load_jsonl, save_jsonl
-from lib.finetune.lora import CACHE_DIR, TrainConfig, missing_modules
+from lib.finetune.lora import CACHE_DIR, TrainConfig, require_training_stack
 from lib.finetune.registry import ModelRecord, now_iso, save_record
+from lib.jobs import Job
 from lib.types import RagLabError
-
-ACTIVE = ("starting", "loading", "training", "exporting")
 
 
 def run_training(
@@ -76,64 +74,46 @@ def run_training(
     return record
 
 
-class TrainJob:
-    """One training subprocess and what it reported so far. Thread-safe reads."""
+@dataclass(frozen=True)
+class TrainProgress:
+    """A training run's part of its snapshot: the loss curve and, once done, the record."""
 
-    def __init__(
-        self,
-        examples: Sequence[Example],
-        config: TrainConfig,
-        out_dir: Path,
-        name: str,
-        label: str,
-        work_dir: Path,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
-    ):
-        self.config, self.out_dir, self.name, self.label = config, out_dir, name, label
-        self.work_dir = work_dir
+    losses: tuple[tuple[int, float], ...] = ()  # (step, loss)
+    record: ModelRecord | None = None
+
+
+class TrainJob(Job[TrainProgress]):
+    """One training subprocess into `<data dir>/adapters/` and what it reported so far."""
+
+    kind = "train-lora"
+    busy = "A training run is already in progress: wait for it or cancel it."
+
+    def __init__(self, data_dir: Path, examples: Sequence[Example], config: TrainConfig,
+                 name: str, label: str, on_event: Callable[[dict[str, Any]], None] | None = None):
+        super().__init__(data_dir, label, config.steps)
+        self.config, self.name = config, name
+        self.out_dir, self.work_dir = self.data_dir / "adapters", self.data_dir / "datasets"
         self.examples = list(examples)
         self.on_event = on_event
-        self.state = "starting"
-        self.step, self.total = 0, config.steps
         self.losses: list[tuple[int, float]] = []
-        self.error = ""
         self.record: ModelRecord | None = None
-        self.started = time.monotonic()
-        self.finished: float | None = None
         self._proc: subprocess.Popen[str] | None = None
-        self._lock = threading.Lock()
 
     @property
     def log_path(self) -> Path:
         return self.work_dir / f".train-{self.name}.log"
 
     @property
-    def running(self) -> bool:
-        return self.state in ACTIVE
+    def dataset_path(self) -> Path:
+        return self.work_dir / f".train-{self.name}.jsonl"
 
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
+    def detail(self) -> TrainProgress:
+        return TrainProgress(tuple(self.losses), self.record)
 
-    def snapshot(self) -> dict[str, Any]:
-        """A consistent copy for the page: state, step/total, losses, error, record."""
-        with self._lock:
-            return {
-                "state": self.state,
-                "step": self.step,
-                "total": self.total,
-                "losses": list(self.losses),
-                "error": self.error,
-                "record": self.record,
-                "elapsed": self.elapsed,
-            }
-
-    def start(self) -> TrainJob:
+    def launch(self) -> None:
         """Write the dataset and spawn the trainer; returns at once."""
-        missing = missing_modules()
-        if missing:
-            raise RagLabError(f"Local training needs {', '.join(missing)}: run `make train-deps`.")
-        dataset = save_jsonl(self.work_dir / f".train-{self.name}.jsonl", self.examples)
+        require_training_stack()
+        dataset = save_jsonl(self.dataset_path, self.examples)
         cmd = [
             sys.executable,
             "-m",
@@ -172,7 +152,6 @@ class TrainJob:
                 start_new_session=True,
             )
         threading.Thread(target=self._read, daemon=True, name=f"train-{self.name}").start()
-        return self
 
     def _read(self) -> None:
         """Follow the trainer's JSON events until it exits."""
@@ -188,20 +167,19 @@ class TrainJob:
             stderr = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             stderr = ""
-        with self._lock:
-            if self.state in ACTIVE:  # exited without a final event
-                self.state = "failed"
-                self.error = _last_line(stderr) or f"the trainer exited with code {code}"
-            self.finished = time.monotonic()
-        (self.work_dir / f".train-{self.name}.jsonl").unlink(missing_ok=True)
+        self.dataset_path.unlink(missing_ok=True)
+        if self.running:  # exited without a final event
+            self.end("failed", _last_line(stderr) or f"the trainer exited with code {code}")
+        else:
+            self.end(self.state)
 
     def _apply(self, event: dict[str, Any]) -> None:
-        with self._lock:
+        with self.lock:
             if "phase" in event:
                 self.state = event["phase"]
             if "step" in event:
-                self.step = int(event["step"])
-                self.losses.append((self.step, float(event["loss"])))
+                self.done = int(event["step"])
+                self.losses.append((self.done, float(event["loss"])))
             if event.get("phase") == "done" and event.get("record"):
                 self.record = ModelRecord(**event["record"])
             if event.get("phase") == "failed":
@@ -217,15 +195,6 @@ class TrainJob:
         proc.send_signal(signal.SIGTERM)
         threading.Thread(target=_kill_later, args=(proc, grace), daemon=True).start()
 
-    def wait(self, timeout: float | None = None) -> str:
-        """Block until the job ends (tests, scripts); returns the final state."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.finished is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError("training did not finish in time")
-            time.sleep(0.1)
-        return self.state
-
 
 def _kill_later(proc: subprocess.Popen[str], grace: float) -> None:
     try:
@@ -237,33 +206,6 @@ def _kill_later(proc: subprocess.Popen[str], grace: float) -> None:
 def _last_line(text: str) -> str:
     lines = [x.strip() for x in text.strip().splitlines() if x.strip()]
     return lines[-1][:300] if lines else ""
-
-
-_JOBS: dict[str, TrainJob] = {}
-_JOBS_LOCK = threading.Lock()
-
-
-def start_job(
-    data_dir: Path, examples: Sequence[Example], config: TrainConfig, name: str, label: str
-) -> TrainJob:
-    """Start training into `<data dir>/adapters/` — one job at a time per data dir (2 cores)."""
-    key = str(Path(data_dir).resolve())
-    with _JOBS_LOCK:
-        current = _JOBS.get(key)
-        if current is not None and current.running:
-            raise RagLabError("A training run is already in progress: wait for it or cancel it.")
-        job = TrainJob(
-            examples, config, Path(data_dir) / "adapters", name, label, Path(data_dir) / "datasets"
-        )
-        job.start()
-        _JOBS[key] = job
-        return job
-
-
-def current_job(data_dir: Path) -> TrainJob | None:
-    """The latest job of this data dir (running or finished), shared by every session."""
-    with _JOBS_LOCK:
-        return _JOBS.get(str(Path(data_dir).resolve()))
 
 
 # --------------------------------------------------------------------------- subprocess
