@@ -38,6 +38,7 @@ def counting(tmp_path: Path) -> CountingServer:
     return CountingServer(tmp_path)
 
 
+@pytest.mark.slow
 def test_a_local_question_checks_the_server_once(sample_store, counting):
     """The Chat page's path: ready() (status if not), then ask(): tokens, answer, citation."""
     model = ChatModel(BASE, server=counting, data_dir=counting.run_dir.parent)
@@ -49,6 +50,7 @@ def test_a_local_question_checks_the_server_once(sample_store, counting):
     assert counting.health_checks == 1
 
 
+@pytest.mark.slow
 def test_a_failed_local_request_checks_again(sample_store, counting):
     model = ChatModel(BASE, server=counting, data_dir=counting.run_dir.parent)
     assert model.ready() and model.ready() and counting.health_checks == 1

@@ -78,6 +78,7 @@ def test_shipped_variant_agrees_with_the_quantised_default(embedder) -> None:
     assert np.min(np.sum(batch * alone, axis=1)) > 0.9999
 
 
+@pytest.mark.slow
 def test_quantised_model_builds_reproducibly_into_a_cache_dir(tmp_path: Path, embedder) -> None:
     path = build_quantized_model(tmp_path)
     assert path == quantized_model_path(tmp_path) and path.stat().st_size > 10_000_000

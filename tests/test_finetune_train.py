@@ -21,7 +21,10 @@ from lib.generation.rag import PLAIN_SYSTEM_PROMPT
 from lib.types import RagLabError
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(bool(missing_modules()), reason="training extra not installed")
+pytestmark = [
+    pytest.mark.slow,  # trains LoRA adapters on the CPU
+    pytest.mark.skipif(bool(missing_modules()), reason="training extra not installed"),
+]
 
 
 def short_examples(n: int = 8) -> list[dict]:

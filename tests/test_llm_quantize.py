@@ -14,6 +14,8 @@ from lib.generation.model_files import (
     shipped_model_path,
 )
 
+pytestmark = pytest.mark.slow  # builds the Q8_0 model file
+
 gguf = pytest.importorskip("gguf")
 
 

@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lib.generation.server import INFO_FILE, LocalServer, model_path
+import pytest
+
 from lib.generation.local_server import _get_json, pid_alive
+from lib.generation.server import INFO_FILE, LocalServer, model_path
 from tests.llm_fixtures import shared_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +27,7 @@ def test_cli_help_runs():
     assert out.returncode == 0 and "--adapter" in out.stdout and "--port" in out.stdout
 
 
+@pytest.mark.slow
 def test_shared_server_is_healthy_and_recorded():
     server = shared_server()
     assert server.is_healthy()
@@ -36,6 +39,7 @@ def test_shared_server_is_healthy_and_recorded():
     assert models["data"], "the OpenAI-compatible API lists the model"
 
 
+@pytest.mark.slow
 def test_stop_command_stops_the_recorded_server(tmp_path):
     """`python -m lib.generation.server --stop` ends a server the app left running."""
     manager = LocalServer(tmp_path, watch_parent=True)
@@ -47,6 +51,7 @@ def test_stop_command_stops_the_recorded_server(tmp_path):
     assert not pid_alive(pid) and not (tmp_path / "run" / INFO_FILE).exists()
 
 
+@pytest.mark.slow
 def test_stop_command_stops_a_server_started_by_hand(tmp_path):
     """`make serve-llm` (no --info-file) records itself; `--stop` ends it and its record."""
     cmd = [sys.executable, "-m", "lib.generation.server", "--port", "0", "--no-adapters",

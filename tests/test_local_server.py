@@ -16,6 +16,8 @@ from lib.generation.models import ModelSpec
 from lib.types import ProviderError
 from tests.llm_fixtures import adopt_into, make_lora, shared_server
 
+pytestmark = pytest.mark.slow  # every test here runs the real local model or builds one
+
 BASE = ModelSpec("Local base", "local", "SmolLM2-135M-Instruct")
 SHORT = ChatOptions(max_tokens=12)
 

@@ -19,6 +19,8 @@ from lib.chat.feedback import load_feedback
 from tests.conftest import APP_PATH
 from tests.llm_fixtures import adopt_into, shared_server
 
+pytestmark = pytest.mark.slow  # every test here runs the real local model or builds one
+
 GROUNDED = [json.loads(x) for x in
             (SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl").read_text().splitlines() if x]
 

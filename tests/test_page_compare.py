@@ -37,6 +37,7 @@ def test_empty_index_points_to_documents():
     assert "cmp_run" not in [b.key for b in at.button]  # no grid without documents
 
 
+@pytest.mark.slow
 def test_grid_on_a_preset_question_scores_all_four_cells(local_server_cleanup):
     assert SHIPPED_ADAPTER.is_file(), "run `make adapter` to build the shipped adapter"
     at = open_compare()
@@ -63,6 +64,7 @@ def test_grid_on_a_preset_question_scores_all_four_cells(local_server_cleanup):
     assert any("⏱" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_batch_mode_saves_per_cell_averages(local_server_cleanup):
     at = open_compare()
     at.slider(key="cmp_batch_n").set_value(1).run()

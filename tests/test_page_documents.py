@@ -1,5 +1,6 @@
 """The Documents page with a real store: samples, uploads with bad files, delete, preview."""
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import APP_PATH
@@ -62,6 +63,7 @@ def test_delete_and_preview_on_the_sample_index(sample_store):
     assert first.name not in at.multiselect(key="docs_delete").options
 
 
+@pytest.mark.slow
 def test_an_index_built_by_another_embedder_is_re_indexed_from_the_page(sample_data_dir, monkeypatch):
     monkeypatch.setenv("RAGLAB_EMBEDDER", "minilm:int8-shipped")
     at = open_page()

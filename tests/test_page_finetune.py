@@ -109,6 +109,7 @@ def test_a_key_typed_in_the_sidebar_opens_the_openai_tab():
     assert "ft_oa_start" in [b.key for b in at.button]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(missing_modules()), reason="training extra not installed")
 def test_local_training_from_the_page_registers_a_model(isolated_data_dir: Path):
     at = open_finetune()

@@ -163,6 +163,7 @@ def test_empty_index_abstains_without_calling_a_model(isolated_data_dir, embedde
 
 
 # --------------------------------------------------------------------------- real model
+@pytest.mark.slow
 @pytest.mark.parametrize("item", [g for g in GROUNDED if g["_id"] in {"g01", "g04", "g07"}],
                          ids=lambda g: g["_id"])
 def test_grounded_answer_cites_the_right_document(sample_store, item):
@@ -180,6 +181,7 @@ def test_grounded_answer_cites_the_right_document(sample_store, item):
     assert answer.model_label == "Local base"
 
 
+@pytest.mark.slow
 def test_rag_on_versus_off(sample_store):
     server = shared_server()
     question = GROUNDED[0]["question"]
@@ -195,6 +197,7 @@ def test_rag_on_versus_off(sample_store):
     assert on.answer.timings.prompt_tokens > 3 * off.answer.timings.prompt_tokens
 
 
+@pytest.mark.slow
 def test_budget_counts_with_the_models_tokenizer(sample_store):
     """A small context keeps fewer sources, counted by the server's /tokenize."""
     server = shared_server()
@@ -205,6 +208,7 @@ def test_budget_counts_with_the_models_tokenizer(sample_store):
     assert stream.answer.timings.prompt_tokens <= 700 - 64
 
 
+@pytest.mark.slow
 def test_no_kv_state_crosses_models_through_the_prompt_cache(sample_store, tmp_path):
     """base asks g02; fine-tuned asks g01, then g02: that answer equals a clean server's.
 
