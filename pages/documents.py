@@ -64,7 +64,9 @@ def run_ingest(files: list[tuple[str, bytes]], label: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
         try:
-            results = store.ingest(files, progress=progress, max_bytes=get_settings().max_file_bytes)
+            settings = get_settings()
+            results = store.ingest(files, progress=progress, max_bytes=settings.max_file_bytes,
+                                   max_chunks=settings.max_chunks_per_file)
         except RagLabError as err:
             status.update(label=err.reason, state="error")
             return
@@ -98,12 +100,16 @@ if store.n_documents == 0:
         run_ingest(sample_files(), "Loading the sample documents…")
         st.rerun()
 
+# The uploader shows and enforces the app's limit; the server's own cap (Makefile: the
+# same value) still wins if it was started lower.
+upload_mb = min(get_settings().upload_limit_mb, int(st.get_option("server.maxUploadSize")))
 with st.form("docs_upload_form", clear_on_submit=True):
     uploads = st.file_uploader(
         f"Upload PDF, TXT or Markdown files (many at once; the index takes up to "
-        f"{get_settings().max_file_mb:g} MB per file)",
+        f"{min(get_settings().max_file_mb, upload_mb):g} MB per file)",
         accept_multiple_files=True,
         key="docs_uploader",
+        max_upload_size=upload_mb,
     )
     submitted = st.form_submit_button("Ingest", type="primary")
 if submitted and uploads:

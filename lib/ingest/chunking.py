@@ -94,6 +94,35 @@ def _chunk_spans(
             for a, b in _pack(unit_counts, settings.size, settings.overlap)]
 
 
+# Token estimate for the chunk limit: this many evenly spread windows of this many
+# characters (64 KB, ~20 ms to tokenize) stand for the whole text; smaller texts are
+# counted whole.
+_SAMPLES = 32
+_SAMPLE_CHARS = 2048
+
+
+def min_chunks_estimate(
+    doc: ParsedDocument, settings: ChunkSettings, count_tokens: Counter = _tokenizer.count_tokens
+) -> int:
+    """About the fewest chunks `split_document` can make, from a sample: cheap on huge files.
+
+    Every chunk holds at most `settings.size` tokens, so tokens / size bounds the count
+    from below (overlap and sentence packing only add chunks); the token total is
+    extrapolated from sampled windows.
+    """
+    texts = [page.text for page in doc.pages if page.text]
+    total = sum(map(len, texts))
+    if total <= _SAMPLES * _SAMPLE_CHARS:
+        tokens = sum(count_all(texts, count_tokens))
+    else:
+        joined = "\n".join(texts)  # page joins only add a few characters
+        step = len(joined) // _SAMPLES
+        windows = [joined[i * step : i * step + _SAMPLE_CHARS] for i in range(_SAMPLES)]
+        sampled = sum(count_all(windows, count_tokens))
+        tokens = round(sampled * len(joined) / sum(map(len, windows)))
+    return -(-tokens // settings.size)
+
+
 def count_all(texts: Sequence[str], count_tokens: Counter) -> list[int]:
     """Token counts of many texts; the default MiniLM counter runs in large batches."""
     if count_tokens is not _tokenizer.count_tokens:
