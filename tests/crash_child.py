@@ -37,7 +37,8 @@ def die_after(owner: Any, name: str, nth: int) -> None:
 def main(argv: list[str]) -> None:
     data_dir, action, point, *args = argv
     from lib.config import load_settings
-    from lib.index import chroma, store as store_module
+    from lib.index import chroma
+    from lib.index import store as store_module
     from lib.ingest import pipeline
     from lib.retrieval.embeddings import get_embedder
     from lib.retrieval.keyword import KeywordIndex

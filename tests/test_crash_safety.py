@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from lib.config import PROJECT_ROOT
 from lib.index.store import Store
 from lib.ingest.chunking import doc_id_for
-from lib.config import PROJECT_ROOT
 from tests.test_store import doc
 
 pytestmark = pytest.mark.slow  # a dozen subprocesses, each loading Chroma and the embedder
