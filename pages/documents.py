@@ -158,6 +158,17 @@ if records:
                 store.delete(doc_id)
             st.toast(f"Deleted {len(doomed)} document(s)")
             st.rerun()
+if st.button("🩺 Check the index", key="docs_check",
+             help="Chroma, BM25, the chunk table and the registry must agree (also checked on every open)."):
+    if found := store.check_consistency():
+        store.repair()  # drops leftovers, re-embeds incomplete documents from their stored pages
+        left = store.check_consistency()
+        (st.error if left else st.success)(
+            f"Still inconsistent after a repair ({'; '.join(left)}): see the app log." if left
+            else f"Found and repaired: {'; '.join(found)}.")
+    else:
+        st.success(f"Consistent: Chroma, BM25, the chunk table and the registry agree "
+                   f"({store.n_documents} documents, {store.n_chunks} chunks).")
 
 # --- Chunk settings, preview, re-index -------------------------------------
 st.subheader("Chunking")
