@@ -98,3 +98,22 @@ def test_the_exact_count_is_checked_when_the_estimate_is_under_the_limit(isolate
     [result] = store.ingest([("mid.txt", data)], max_chunks=real)
     assert result.status == "ingested" and result.chunks == real
     store.close()
+
+
+@pytest.mark.timeout(180)
+def test_the_20_mb_one_line_file_of_issue_15_is_refused_in_seconds_at_the_default_limit(
+        isolated_data_dir, embedder, monkeypatch):
+    counting = CountingEmbedder(embedder)
+    store = Store(isolated_data_dir, counting)
+    block = one_line(100_000)
+    big = b" ".join([block] * 200)  # 20 MB, one line, no newline anywhere
+    assert len(big) > 20_000_000 and b"\n" not in big
+    chunked: list[str] = []
+    real_split = pipeline.split_document
+    monkeypatch.setattr(pipeline, "split_document",
+                        lambda d, s: chunked.append(d.name) or real_split(d, s))
+    huge, card = store.ingest([("one_line.txt", big), ("card.txt", doc("card"))])
+    assert huge.status == "refused" and "limit 20,000: split the file" in huge.reason
+    assert chunked == ["card.txt"] and card.status == "ingested"
+    assert counting.texts == card.chunks  # nothing of the big file was embedded
+    store.close()
