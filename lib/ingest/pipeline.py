@@ -42,8 +42,9 @@ READ_SHARE = 0.1  # progress bar share of parsing + chunking
 EMBED_END = 0.97  # embedding fills READ_SHARE..EMBED_END; saving the rest
 MAX_IN_FLIGHT = 2  # groups embedded but not yet committed
 GENERIC_REASON = "could not be indexed because of an internal error (details in the log)"
-# Chunks one file may make (Settings.max_chunks_per_file): embedding runs at roughly 50-150
-# chunks/s on a 2-core CPU, so 20,000 is minutes of work; a 20 MB text makes ~45,000.
+# Chunks one file may make (Settings.max_chunks_per_file). Ingestion runs at ~25 chunks/s
+# on the 2-core CPU (README, bench/ingest.py): 20,000 chunks is ~14 minutes; the 20 MB
+# one-line file of issue 15 would make ~44,600 (half an hour).
 DEFAULT_MAX_CHUNKS = 20_000
 
 
