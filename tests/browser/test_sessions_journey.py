@@ -1,10 +1,14 @@
-"""Two browsers, two chat transcripts: the per-browser id lives in the URL through links and reloads."""
+"""Two browsers, two chat transcripts: the per-browser id lives in the URL through links and reloads.
+
+On the way, the uploader's own limit text is the app's file limit (not Streamlit's 200 MB).
+"""
 
 import re
 
 import pytest
 
 from lib.chat.history import ChatMessage, save_history
+from lib.config import Settings
 from tests.browser.conftest import assert_no_exception, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -43,6 +47,8 @@ def test_each_browser_keeps_its_own_transcript_across_links_and_reloads(app_serv
         sidebar.get_by_role("link", name="Documents").click()
         alice.get_by_role("heading", name="📄 Documents").wait_for()
         assert session_of(alice) == a_id  # page links carry the id
+        limit = alice.get_by_test_id("stFileUploaderDropzoneInstructions").inner_text()
+        assert f"{Settings().upload_limit_mb}MB per file" in limit.replace(" MB", "MB"), limit
         alice.reload()  # a new connection: the id comes back from the URL
         alice.get_by_role("heading", name="📄 Documents").wait_for()
         wait_idle(alice)
