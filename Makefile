@@ -38,7 +38,8 @@ $(VENV)/.test-installed: $(VENV)/.app-installed
 
 run: $(VENV)/.app-installed
 	@echo "RAG Lab is starting: open http://127.0.0.1:$(PORT)"
-	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
+	  --server.maxUploadSize $$($(PY) -c "from lib.config import load_settings; print(load_settings().upload_limit_mb)")
 
 test: $(VENV)/.test-installed
 	$(PY) -m pytest

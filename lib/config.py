@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ class Settings:
     """App-wide settings. Secrets are excluded from repr so they never reach a log."""
 
     data_dir: Path = PROJECT_ROOT / "data"
-    max_file_mb: float = 50.0
+    max_file_mb: float = 50.0  # also the uploader's limit (server.maxUploadSize: Makefile, config.toml)
+    max_chunks_per_file: int = 20_000  # = lib.ingest.pipeline.DEFAULT_MAX_CHUNKS
     chunk_size: int = 128
     chunk_overlap: int = 16
     embedder: str = "minilm"  # "minilm" (offline default) or "openai:<model>"
@@ -33,11 +35,17 @@ class Settings:
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
 
+    @property
+    def upload_limit_mb(self) -> int:
+        """Whole megabytes for Streamlit's uploader (`server.maxUploadSize` takes an integer)."""
+        return max(math.ceil(self.max_file_mb), 1)
+
 
 # setting name -> environment variable
 _ENV = {
     "data_dir": "RAGLAB_DATA_DIR",
     "max_file_mb": "RAGLAB_MAX_FILE_MB",
+    "max_chunks_per_file": "RAGLAB_MAX_CHUNKS_PER_FILE",
     "chunk_size": "RAGLAB_CHUNK_SIZE",
     "chunk_overlap": "RAGLAB_CHUNK_OVERLAP",
     "embedder": "RAGLAB_EMBEDDER",

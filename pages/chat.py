@@ -19,6 +19,7 @@ from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
 from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
+from ui.browser_session import browser_session_id  # noqa: E402
 from ui.model_switch import current_model, ensure_ready  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
 
@@ -26,8 +27,9 @@ log = logging.getLogger(__name__)
 METHODS = [m.value for m in Method]
 # plain session keys (survive page switches) -> defaults; widgets sync into them
 DEFAULTS: dict[str, Any] = {"chat_rag": True, "chat_method": "hybrid", "chat_k": 4}
+SESSION = browser_session_id()  # this browser's transcript (the id is in the URL)
 if "chat_history" not in st.session_state:  # a new session continues the saved conversation
-    st.session_state.chat_history = load_history(get_settings().data_dir)
+    st.session_state.chat_history = load_history(get_settings().data_dir, SESSION)
 for _key, _default in DEFAULTS.items():
     st.session_state.setdefault(_key, _default)
 
@@ -56,7 +58,7 @@ c_k.slider("Chunks (k)", 1, 8, value=st.session_state.chat_k, key="_chat_k", on_
            args=("_chat_k",), disabled=not st.session_state.chat_rag)
 if c_new.button("🧹 New chat", key="chat_new", width="stretch"):
     st.session_state.chat_history = []
-    save_history(settings.data_dir, [])
+    save_history(settings.data_dir, [], SESSION)
 rag_note = "grounded in your documents" if st.session_state.chat_rag else "RAG off: no documents"
 st.caption(f"Model: **{model.label}** ({model.spec.model}) · {rag_note}")
 if st.session_state.chat_rag and store is not None and store.n_chunks == 0:
@@ -148,7 +150,7 @@ def store_feedback(i: int, rating: str | None = None, correction: str | None = N
     try:
         stored = save_feedback(settings.data_dir, history[i].feedback, rating, correction)
         history[i] = replace(history[i], feedback=stored)
-        save_history(settings.data_dir, st.session_state.chat_history)
+        save_history(settings.data_dir, st.session_state.chat_history, SESSION)
     except RagLabError as err:
         st.session_state[f"chat_fb_error_{i}"] = err.reason
 
@@ -237,5 +239,5 @@ if question := st.chat_input("Ask about your documents", key="chat_input"):
         st.markdown(question)
     with st.chat_message("assistant"):
         st.session_state.chat_history.append(answer_question(question))
-    save_history(settings.data_dir, st.session_state.chat_history)
+    save_history(settings.data_dir, st.session_state.chat_history, SESSION)
     st.rerun()  # redraw through the history loop: sources, timings and feedback widgets

@@ -64,7 +64,9 @@ def run_ingest(files: list[tuple[str, bytes]], label: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=text)
 
         try:
-            results = store.ingest(files, progress=progress, max_bytes=get_settings().max_file_bytes)
+            settings = get_settings()
+            results = store.ingest(files, progress=progress, max_bytes=settings.max_file_bytes,
+                                   max_chunks=settings.max_chunks_per_file)
         except RagLabError as err:
             status.update(label=err.reason, state="error")
             return
@@ -98,12 +100,16 @@ if store.n_documents == 0:
         run_ingest(sample_files(), "Loading the sample documents…")
         st.rerun()
 
+# The uploader shows and enforces the app's limit; the server's own cap (Makefile: the
+# same value) still wins if it was started lower.
+upload_mb = min(get_settings().upload_limit_mb, int(st.get_option("server.maxUploadSize")))
 with st.form("docs_upload_form", clear_on_submit=True):
     uploads = st.file_uploader(
         f"Upload PDF, TXT or Markdown files (many at once; the index takes up to "
-        f"{get_settings().max_file_mb:g} MB per file)",
+        f"{min(get_settings().max_file_mb, upload_mb):g} MB per file)",
         accept_multiple_files=True,
         key="docs_uploader",
+        max_upload_size=upload_mb,
     )
     submitted = st.form_submit_button("Ingest", type="primary")
 if submitted and uploads:
@@ -152,6 +158,17 @@ if records:
                 store.delete(doc_id)
             st.toast(f"Deleted {len(doomed)} document(s)")
             st.rerun()
+if st.button("🩺 Check the index", key="docs_check",
+             help="Chroma, BM25, the chunk table and the registry must agree (also checked on every open)."):
+    if found := store.check_consistency():
+        store.repair()  # drops leftovers, re-embeds incomplete documents from their stored pages
+        left = store.check_consistency()
+        (st.error if left else st.success)(
+            f"Still inconsistent after a repair ({'; '.join(left)}): see the app log." if left
+            else f"Found and repaired: {'; '.join(found)}.")
+    else:
+        st.success(f"Consistent: Chroma, BM25, the chunk table and the registry agree "
+                   f"({store.n_documents} documents, {store.n_chunks} chunks).")
 
 # --- Chunk settings, preview, re-index -------------------------------------
 st.subheader("Chunking")

@@ -57,3 +57,38 @@ def test_a_transcript_saved_before_the_version_field_still_reads(tmp_path):
     save_history(tmp_path, [user, assistant])
     assert json.loads(history_path(tmp_path).read_text(encoding="utf-8"))["version"] == 1
     assert load_history(tmp_path) == [user, assistant]
+
+
+# ---------------------------------------------------------------- one transcript per session
+
+import pytest  # noqa: E402
+
+from lib.chat.history import DEFAULT_SESSION, is_session_id, new_session_id  # noqa: E402
+
+
+def test_each_session_has_its_own_transcript(tmp_path):
+    a, b = new_session_id(), new_session_id()
+    assert a != b and is_session_id(a) and is_session_id(b)
+    save_history(tmp_path, [ChatMessage("user", "from A")], a)
+    save_history(tmp_path, [ChatMessage("user", "from B")], b)
+    assert load_history(tmp_path, a) == [ChatMessage("user", "from A")]
+    assert load_history(tmp_path, b) == [ChatMessage("user", "from B")]
+    assert load_history(tmp_path) == [] and load_history(tmp_path, new_session_id()) == []
+    save_history(tmp_path, [], a)  # "New chat" in A leaves B alone
+    assert load_history(tmp_path, a) == [] and len(load_history(tmp_path, b)) == 1
+
+
+def test_the_single_transcript_of_older_data_dirs_is_the_default_sessions(tmp_path):
+    legacy = tmp_path / "chat" / "history.json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(json.dumps({"version": 1, "messages": [{"role": "user", "content": "old"}]}))
+    assert history_path(tmp_path, DEFAULT_SESSION) == legacy == history_path(tmp_path)
+    assert load_history(tmp_path, DEFAULT_SESSION) == [ChatMessage("user", "old")]
+    assert load_history(tmp_path, new_session_id()) == []
+
+
+@pytest.mark.parametrize("bad", ["", "../../etc/passwd", "a/b", "x" * 65, "ok\n", "é", None])
+def test_an_id_from_the_url_never_becomes_a_path_outside_the_sessions_folder(tmp_path, bad):
+    assert not is_session_id(bad)
+    with pytest.raises(ValueError):
+        history_path(tmp_path, bad)  # type: ignore[arg-type]

@@ -233,3 +233,79 @@ def test_sentence_spans_are_trimmed_offsets():
     spans = sentence_spans(text)
     assert spans_text(text, spans) == ["Lead space.", "Trailing space."]
     assert sentence_spans("") == [] and sentence_spans(" \n ") == []
+
+
+# ---------------------------------------------------------------- one huge line (issue 15)
+
+
+class _ScanCountingStr(str):
+    """A str that adds up how many characters its rfind calls may scan."""
+
+    scanned = 0
+
+    def rfind(self, sub, start=None, end=None):  # type: ignore[override]
+        lo = 0 if start is None else start
+        hi = len(self) if end is None else end
+        _ScanCountingStr.scanned += max(hi - lo, 0)
+        return super().rfind(sub, start, end)
+
+
+class _CountingTokenizer:
+    """Wraps the real tokenizer; counts the characters it is asked to encode."""
+
+    def __init__(self, real):
+        self.real, self.chars = real, 0
+
+    def encode(self, text, **kwargs):
+        self.chars += len(text)
+        return self.real.encode(text, **kwargs)
+
+    def encode_batch_fast(self, texts, **kwargs):
+        self.chars += sum(map(len, texts))
+        return self.real.encode_batch_fast(texts, **kwargs)
+
+
+def _one_line(n_chars: int, sentences: bool) -> str:
+    rng = random.Random(15)
+    words = "the bank charges one fee of five pounds per month for each account holder".split()
+    parts, size = [], 0
+    while size < n_chars:
+        s = " ".join(rng.choice(words) for _ in range(12))
+        parts.append(s.capitalize() + "." if sentences else s)
+        size += len(s) + 2
+    return " ".join(parts)
+
+
+def test_sentence_finding_on_one_huge_line_scans_each_character_a_bounded_number_of_times():
+    # Looking back for the word before every full stop used to rescan the line from its
+    # start (quadratic: a 20 MB one-line file never finished ingesting).
+    text = _ScanCountingStr(_one_line(2_000_000, sentences=True))
+    _ScanCountingStr.scanned = 0
+    spans = sentence_spans(text)
+    assert len(spans) == text.count(".")  # every full stop ends a sentence here
+    assert _ScanCountingStr.scanned <= 2 * len(text)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["sentences", "no punctuation", "base64"])
+def test_one_huge_line_is_tokenized_a_bounded_number_of_times(kind, monkeypatch):
+    import base64
+
+    from lib.ingest import tokenizer as tokenizer_module
+
+    if kind == "base64":
+        text = base64.b64encode(random.Random(15).randbytes(300_000)).decode()
+    else:
+        text = _one_line(1_500_000, sentences=kind == "sentences")
+    counting = _CountingTokenizer(tokenizer_module.load_minilm_tokenizer())
+    monkeypatch.setattr(tokenizer_module, "load_minilm_tokenizer", lambda: counting)
+    settings = ChunkSettings(128, 16)
+    spans = split_text(text, settings)
+    assert counting.chars <= 3.5 * len(text)  # a few passes over the text, not one per piece
+    monkeypatch.undo()
+    covered = sum(e - s for s, e in spans)
+    assert covered >= len(text) - text.count(" ")  # nothing lost
+    tokens = count_tokens(text)
+    # each chunk holds at most `size` tokens, and overlap repeats at most `overlap` of them
+    assert tokens / settings.size <= len(spans) <= tokens / (settings.size - settings.overlap) * 1.5 + 1
+    assert all(count_tokens(text[s:e]) <= settings.size for s, e in spans[:: max(len(spans) // 50, 1)])

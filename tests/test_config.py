@@ -31,3 +31,36 @@ def test_malformed_secrets_file_is_ignored(tmp_path: Path):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text("this is = = not toml")
     assert load_settings(env={}, secrets_path=secrets) == Settings()
+
+
+# ---------------------------------------------------------------- the uploader's limit (issue 15)
+
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import tomllib  # noqa: E402
+
+from lib.config import PROJECT_ROOT  # noqa: E402
+
+
+def test_streamlit_config_upload_limit_is_the_apps_default_file_limit():
+    config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == Settings().upload_limit_mb == 50
+
+
+def test_make_run_passes_the_configured_file_limit_to_streamlit(tmp_path: Path):
+    dry = subprocess.run(["make", "-n", "run"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    joined = dry.replace("\\\n", " ")
+    [command] = [line for line in joined.splitlines() if "streamlit run" in line]
+    match = re.search(r"--server\.maxUploadSize (\S+|\$\(.*\))$", command.strip())
+    assert match, command
+    # Evaluate the flag's value as the shell would, with a configured limit of 12.5 MB.
+    env = {"PATH": "/usr/bin:/bin", "RAGLAB_MAX_FILE_MB": "12.5"}
+    value = subprocess.run(["bash", "-c", f"echo {match.group(1)}"], cwd=PROJECT_ROOT, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert value == "13" == str(load_settings(env=env).upload_limit_mb)
+
+
+def test_upload_limit_rounds_up_to_whole_megabytes():
+    assert Settings(max_file_mb=0.2).upload_limit_mb == 1
+    assert Settings(max_file_mb=20).upload_limit_mb == 20

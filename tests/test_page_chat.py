@@ -36,11 +36,17 @@ def forget_app_servers():
         local_server._SHARED.pop(key, None)
 
 
-def chat(data_dir=None) -> AppTest:
-    """The Chat page, with the shared model server recorded in the data dir (reused)."""
+def chat(data_dir=None, session: str | None = None) -> AppTest:
+    """The Chat page, with the shared model server recorded in the data dir (reused).
+
+    `session`: the browser's id in the URL (a restarted browser comes back with it).
+    """
     if data_dir is not None:
         adopt_into(data_dir)
-    at = AppTest.from_file(APP_PATH, default_timeout=120).run()
+    at = AppTest.from_file(APP_PATH, default_timeout=120)
+    if session is not None:
+        at.query_params["session"] = session
+    at.run()
     at.switch_page("pages/chat.py").run()
     assert not at.exception
     return at
@@ -108,12 +114,13 @@ def test_history_survives_page_switch_and_restart_and_new_chat_clears(sample_dat
     at.switch_page("pages/documents.py").run()
     at.switch_page("pages/chat.py").run()
     assert len(at.chat_message) == 2 and not at.exception
-    restarted = chat(sample_data_dir)  # a new session, as after an app restart
+    sid = at.query_params["session"]  # this browser's id, kept in its URL
+    restarted = chat(sample_data_dir, sid)  # a new session, as after an app restart
     assert [m.name for m in restarted.chat_message] == ["user", "assistant"]
     assert any(e.label.startswith("📚") for e in restarted.expander), "sources come back too"
     at.button(key="chat_new").click().run()
     assert len(at.chat_message) == 0
-    assert len(chat(sample_data_dir).chat_message) == 0, "New chat clears the saved one"
+    assert len(chat(sample_data_dir, sid).chat_message) == 0, "New chat clears the saved one"
 
 
 def test_provider_error_is_one_line(sample_data_dir):

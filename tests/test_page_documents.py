@@ -86,3 +86,28 @@ def test_an_unreadable_index_is_set_aside_not_deleted(sample_data_dir):
     (kept,) = sample_data_dir.glob("set-aside-*")
     assert (kept / "registry.json").read_text(encoding="utf-8") == "{not json"
     assert (kept / "chroma").is_dir() and any(kept.joinpath("docs").iterdir())
+
+
+def test_the_uploader_shows_and_enforces_the_apps_file_limit(monkeypatch):
+    monkeypatch.setenv("RAGLAB_MAX_FILE_MB", "7")
+    at = open_page()
+    assert not at.exception
+    uploader = at.file_uploader(key="docs_uploader")
+    assert uploader.proto.max_upload_size_mb == 7  # Streamlit's own "… per file" text
+    assert "up to 7 MB per file" in uploader.label
+
+
+def test_the_index_can_be_checked_and_repaired_on_demand(sample_data_dir):
+    from ui.resources import get_store
+
+    at = open_page()
+    at.button(key="docs_check").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Consistent: Chroma, BM25, the chunk table and the registry agree")
+    store = get_store()  # the page's own cached Store
+    lost = store.chunks()[0].id
+    store._chroma.delete([lost])  # a vector lost behind the app's back
+    at.button(key="docs_check").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Found and repaired: Chroma lacks 1 chunks of registered documents."
+    assert store.check_consistency() == [] and lost in store._chroma.ids()

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from lib.types import RagLabError
+from ui.browser_session import link_params
 from ui.resources import get_store
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,11 @@ def frame(title: str) -> None:
     """Call first on every page: page config, then the sidebar shared by all pages."""
     st.set_page_config(page_title=f"{title} · RAG Lab", page_icon=page_icon(title), layout="wide")
     keep_widget_state()
+    params = link_params()  # every page keeps this browser's id in the URL
     with st.sidebar:
         st.markdown("### 🧪 RAG Lab")
         for path, label, icon in available_pages():
-            st.page_link(path, label=label, icon=icon)
+            st.page_link(path, label=label, icon=icon, query_params=params)
         st.divider()
         _model_switch()
         _index_status()

@@ -1,15 +1,19 @@
-"""The Chat page's transcript on disk, so a conversation survives an app restart.
+"""The Chat page's transcripts on disk, so a conversation survives an app restart.
 
-One transcript per data dir (RAG Lab is a local, one-team tool): `<data>/chat/history.json`,
-`{"version": 1, "messages": [...]}`, each message a `ChatMessage` with its `Answer` and
-`FeedbackRecord` as plain JSON. Files from before the version field (a bare list of
-messages) still read. A missing or unreadable file is an empty history, never an error.
+One transcript per chat session (the UI keys it by a per-browser id kept in the URL):
+`<data>/chat/sessions/<id>.json`; the `default` session is `<data>/chat/history.json`,
+the one transcript of data dirs from before sessions, so nothing written then is lost.
+Each file is `{"version": 1, "messages": [...]}`, each message a `ChatMessage` with its
+`Answer` and `FeedbackRecord` as plain JSON. Files from before the version field (a bare
+list of messages) still read. A missing or unreadable file is an empty history, never an error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +24,11 @@ from lib.io import atomic_write_json
 from lib.types import Answer, Chunk, Hit, Timings
 
 log = logging.getLogger(__name__)
-HISTORY_FILE = Path("chat") / "history.json"
+HISTORY_FILE = Path("chat") / "history.json"  # the default session's transcript
+SESSIONS_DIR = Path("chat") / "sessions"
+DEFAULT_SESSION = "default"
+# Ids come from the URL: a strict alphabet keeps them file names inside SESSIONS_DIR.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 FORMAT_VERSION = 1
 MAX_MESSAGES = 200  # keep the file small; older turns are dropped first
 
@@ -58,8 +66,23 @@ class ChatMessage:
             feedback=FeedbackRecord.from_json(feedback) if isinstance(feedback, Mapping) else None)
 
 
-def history_path(data_dir: Path) -> Path:
-    return Path(data_dir) / HISTORY_FILE
+def is_session_id(value: object) -> bool:
+    """Is this a usable chat session id (letters, digits, '-' and '_', at most 64)?"""
+    return isinstance(value, str) and _SESSION_ID.fullmatch(value) is not None
+
+
+def new_session_id() -> str:
+    """A fresh, unguessable session id (a UUID4)."""
+    return str(uuid.uuid4())
+
+
+def history_path(data_dir: Path, session: str = DEFAULT_SESSION) -> Path:
+    """Where a session's transcript lives; ValueError for an id that is not `is_session_id`."""
+    if not is_session_id(session):
+        raise ValueError(f"not a chat session id: {str(session)[:80]!r}")
+    if session == DEFAULT_SESSION:
+        return Path(data_dir) / HISTORY_FILE
+    return Path(data_dir) / SESSIONS_DIR / f"{session}.json"
 
 
 def answer_to_json(answer: Answer) -> dict[str, Any]:
@@ -83,19 +106,20 @@ def answer_from_json(raw: Mapping[str, Any]) -> Answer:
     )
 
 
-def save_history(data_dir: Path, messages: Sequence[ChatMessage]) -> None:
-    """Write the transcript atomically; failures are logged, not raised."""
+def save_history(data_dir: Path, messages: Sequence[ChatMessage],
+                 session: str = DEFAULT_SESSION) -> None:
+    """Write a session's transcript atomically; failures are logged, not raised."""
     kept = list(messages)[-MAX_MESSAGES:]
     data = {"version": FORMAT_VERSION, "messages": [m.to_json() for m in kept]}
     try:
-        atomic_write_json(history_path(data_dir), data)
+        atomic_write_json(history_path(data_dir, session), data)
     except (OSError, TypeError, ValueError) as exc:  # a lost transcript must not break chat
         log.warning("chat history not saved: %s", exc)
 
 
-def load_history(data_dir: Path) -> list[ChatMessage]:
-    """The saved transcript, or [] when there is none or it cannot be read."""
-    path = history_path(data_dir)
+def load_history(data_dir: Path, session: str = DEFAULT_SESSION) -> list[ChatMessage]:
+    """A session's saved transcript, or [] when there is none or it cannot be read."""
+    path = history_path(data_dir, session)
     if not path.is_file():
         return []
     try:

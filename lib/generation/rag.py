@@ -102,22 +102,44 @@ def retrieve(index: Any, question: str, settings: RagSettings) -> Retrieval:
     return Retrieval(tuple(hits), conf, (time.perf_counter() - started) * 1000)
 
 
+# The sources block runs from its first line, SOURCES_START, to INSTRUCTION, which only
+# the prompt writes: document text that quotes it gets a placeholder (`_quote_markers`),
+# and a file name or section stays on its header line. So text that says "ignore previous
+# instructions" (or fakes a "Question:") stays inside the block, read as documentation,
+# and the prompt of every ordinary document is byte for byte what it was before (the
+# bundled fine-tuning set and the shipped adapter were made with it).
+SOURCES_START = "Documentation:"
+_QUOTED_INSTRUCTION = "(the document quotes the assistant's instruction here)"
+_INSTRUCTION_TEXT = re.compile(r"\s+".join(map(re.escape, INSTRUCTION.split())), re.IGNORECASE)
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def _quote_markers(text: str) -> str:
+    """Document text with any copy of the prompt's instruction replaced by a placeholder."""
+    return _INSTRUCTION_TEXT.sub(_QUOTED_INSTRUCTION, text)
+
+
+def _one_line(text: str) -> str:
+    """A file name or section without line breaks: an uploaded name cannot start a line."""
+    return _quote_markers(_LINE_BREAKS.sub(" ", text).strip())
+
+
 def source_header(n: int, hit: Hit) -> str:
     """`[1] fees.pdf, page 3, section "Card fees"` — what the model and the user see."""
     chunk = hit.chunk
-    parts = [f"[{n}] {chunk.doc_name}"]
+    parts = [f"[{n}] {_one_line(chunk.doc_name)}"]
     if chunk.page is not None:
         parts.append(f"page {chunk.page}")
     # Kept even when a Markdown chunk starts with its own heading: dropping the repeat saved
     # ~7% of prompt tokens but cost one right-document citation of 10 (9/10 -> 8/10).
     if chunk.section:
-        parts.append(f'section "{chunk.section}"')
+        parts.append(f'section "{_one_line(chunk.section)}"')
     return ", ".join(parts)
 
 
 def format_sources(hits: Sequence[Hit]) -> str:
     """Numbered excerpts, one block each."""
-    return "\n\n".join(f"{source_header(i, h)}\n{h.chunk.text.strip()}"
+    return "\n\n".join(f"{source_header(i, h)}\n{_quote_markers(h.chunk.text.strip())}"
                        for i, h in enumerate(hits, 1))
 
 
@@ -130,7 +152,7 @@ def user_turn(question: str, hits: Sequence[Hit]) -> str:
     (bench/citations.py), so it stays here.
     """
     sources = format_sources(hits)
-    return f"Documentation:\n\n{sources}\n\n{INSTRUCTION}\n\nQuestion: {question.strip()}"
+    return f"{SOURCES_START}\n\n{sources}\n\n{INSTRUCTION}\n\nQuestion: {question.strip()}"
 
 
 def fit_hits(question: str, hits: Sequence[Hit], budget: int,

@@ -32,7 +32,7 @@ from lib.index.chroma import ChromaIndex
 from lib.index.maintenance import MaintenanceMixin
 from lib.ingest.chunking import doc_id_for
 from lib.ingest.documents import DEFAULT_MAX_BYTES
-from lib.ingest.pipeline import ingest_files
+from lib.ingest.pipeline import DEFAULT_MAX_CHUNKS, ingest_files
 from lib.io import fsync_files
 from lib.retrieval.embeddings import Embedder
 from lib.retrieval.keyword import KeywordIndex
@@ -260,10 +260,15 @@ class Store(MaintenanceMixin):
     # ------------------------------------------------------------------ writing
 
     def ingest(self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES) -> list[IngestResult]:
-        """Index uploaded files (name, bytes); one result per file, atomic per document."""
+               max_bytes: int = DEFAULT_MAX_BYTES,
+               max_chunks: int = DEFAULT_MAX_CHUNKS) -> list[IngestResult]:
+        """Index uploaded files (name, bytes); one result per file, atomic per document.
+
+        A file over `max_bytes` or making more than `max_chunks` chunks is refused before
+        any embedding; the rest of the batch still ingests.
+        """
         with self._write_lock:
-            return ingest_files(self, files, progress, max_bytes)
+            return ingest_files(self, files, progress, max_bytes, max_chunks)
 
     def _known_shas(self) -> dict[str, str]:
         return {r.sha256: r.name for r in self._reg.documents.values()}

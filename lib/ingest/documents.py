@@ -48,7 +48,7 @@ def parse_document(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -
     Raises:
         DocumentError: with a one-line reason naming the file, for every refusal.
     """
-    label = _label(name)
+    label = display_name(name)
     kind = _kind_of(name, label)
     if len(data) > max_bytes:
         raise DocumentError(
@@ -71,7 +71,7 @@ def parse_document(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -
 # ---------------------------------------------------------------- naming and limits
 
 
-def _label(name: str) -> str:
+def display_name(name: str) -> str:
     """The name as it may appear in a one-line message (no control characters, bounded)."""
     clean = re.sub(r"[\x00-\x1f\x7f]+", " ", name).strip() or "(unnamed file)"
     return clean if len(clean) <= 120 else clean[:117] + "..."

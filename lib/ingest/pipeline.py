@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lib.ingest.chunking import doc_id_for, split_document
-from lib.ingest.documents import parse_document
+from lib.ingest.chunking import doc_id_for, min_chunks_estimate, split_document
+from lib.ingest.documents import display_name, parse_document
 from lib.types import (
     Chunk,
     ChunkSettings,
@@ -42,6 +42,10 @@ READ_SHARE = 0.1  # progress bar share of parsing + chunking
 EMBED_END = 0.97  # embedding fills READ_SHARE..EMBED_END; saving the rest
 MAX_IN_FLIGHT = 2  # groups embedded but not yet committed
 GENERIC_REASON = "could not be indexed because of an internal error (details in the log)"
+# Chunks one file may make (Settings.max_chunks_per_file). Ingestion runs at ~25 chunks/s
+# on the 2-core CPU (README, bench/ingest.py): 20,000 chunks is ~14 minutes; the 20 MB
+# one-line file of issue 15 would make ~44,600 (half an hour).
+DEFAULT_MAX_CHUNKS = 20_000
 
 
 @dataclass
@@ -91,12 +95,33 @@ def refused(name: str, reason: str) -> IngestResult:
     return IngestResult(name=name, status="refused", reason=reason)
 
 
+def check_chunk_limit(name: str, n_chunks: int, limit: int, estimate: bool) -> None:
+    """Raise a one-line DocumentError when a file would make more than `limit` chunks."""
+    if n_chunks <= limit:
+        return
+    if estimate:  # a lower bound from a sample: round down to three significant digits
+        shown = f"at least {_round_down(n_chunks):,}"
+    else:
+        shown = f"{n_chunks:,}"
+    raise DocumentError(
+        f"{display_name(name)}: would make {shown} chunks, limit {limit:,}: "
+        "split the file or raise RAGLAB_MAX_CHUNKS_PER_FILE"
+    )
+
+
+def _round_down(n: int, digits: int = 3) -> int:
+    """44,637 -> 44,600: an estimate shown without false precision."""
+    scale = 10 ** max(len(str(n)) - digits, 0)
+    return n // scale * scale
+
+
 def prepare(
     files: Sequence[tuple[str, bytes]],
     known: dict[str, str],
     settings: ChunkSettings,
     max_bytes: int,
     report: Reporter,
+    max_chunks: int = DEFAULT_MAX_CHUNKS,
 ) -> tuple[list[Prepared], dict[int, IngestResult]]:
     """Parse and chunk every file; duplicates and refusals are settled here.
 
@@ -115,7 +140,10 @@ def prepare(
             continue
         try:
             doc = parse_document(name, data, max_bytes=max_bytes)
+            # Estimated before chunking (seconds on a huge file) and embedding (minutes).
+            check_chunk_limit(name, min_chunks_estimate(doc, settings), max_chunks, estimate=True)
             chunks = split_document(doc, settings)
+            check_chunk_limit(name, len(chunks), max_chunks, estimate=False)
         except DocumentError as exc:
             results[pos] = refused(name, exc.reason)
             continue
@@ -193,14 +221,15 @@ def settle(group: list[Prepared], commit: Future, seconds: float,
 
 
 def ingest_files(store, files: Sequence[tuple[str, bytes]], progress: Progress | None,
-                 max_bytes: int) -> list[IngestResult]:
+                 max_bytes: int, max_chunks: int = DEFAULT_MAX_CHUNKS) -> list[IngestResult]:
     """The whole batch (the caller holds the store's write lock).
 
     Commits (Chroma add, mostly waiting on SQLite; BM25 analysis) run on one worker
     thread while the next group is embedded, so they cost little wall time.
     """
     report = Reporter(progress, len(files))
-    ready, results = prepare(files, store._known_shas(), store.chunk_settings, max_bytes, report)
+    ready, results = prepare(files, store._known_shas(), store.chunk_settings, max_bytes, report,
+                             max_chunks)
     in_flight: deque[tuple[list[Prepared], Future, float]] = deque()
     base = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raglab-commit") as committer:
