@@ -39,12 +39,15 @@ class CostInputs:
     requests_per_day: float
     prompt_tokens: int  # input tokens of one request today (system + sources + question)
     removed_tokens: int  # of those, what fine-tuning makes unnecessary (style instructions)
-    price: Price
+    before_per_m: float  # USD per 1M input tokens of the model used today
+    after_per_m: float  # ... of the fine-tuned model (often a fine-tuned smaller one)
     one_off_usd: float  # training plus labelling: paid once
     horizon_months: int = 12  # the period the one-off cost is weighed against
+    label: str = ""  # e.g. "gpt-4o-mini -> fine-tuned gpt-4o-mini", shown on the chart
 
     def __post_init__(self) -> None:
-        if self.requests_per_day < 0 or self.one_off_usd < 0 or self.horizon_months < 1:
+        if min(self.requests_per_day, self.one_off_usd, self.before_per_m, self.after_per_m) < 0 \
+                or self.horizon_months < 1:
             raise ValueError("Requests, costs and the horizon cannot be negative.")
         if not 0 <= self.removed_tokens <= self.prompt_tokens:
             raise ValueError("Removed tokens must be between 0 and the prompt's tokens.")
@@ -68,9 +71,8 @@ def per_request(tokens: int, per_m: float) -> float:
 
 def calculate(inputs: CostInputs) -> CostResult:
     """Monthly saving, payback time and the break-even daily volume."""
-    p = inputs.price
-    before = per_request(inputs.prompt_tokens, p.base_per_m)
-    after = per_request(inputs.prompt_tokens - inputs.removed_tokens, p.fine_tuned_per_m)
+    before = per_request(inputs.prompt_tokens, inputs.before_per_m)
+    after = per_request(inputs.prompt_tokens - inputs.removed_tokens, inputs.after_per_m)
     saving = before - after
     monthly = inputs.requests_per_day * DAYS_PER_MONTH
     monthly_saving = saving * monthly

@@ -148,7 +148,14 @@ class PromptTokens:
     plain_system: int  # lib.generation.rag.PLAIN_SYSTEM_PROMPT
     style_rules: int  # the style guide's rules table: what a prompt carries without fine-tuning
     style_guide: int  # the whole style guide
+    sources: int  # estimate: k retrieved chunks x chunk size (the default RAG settings)
+    question: int = 20  # estimate: a typical one-line question
     counter: str = TOKEN_COUNTER
+
+    @property
+    def rag_request(self) -> int:
+        """One grounded request today: system prompt, style rules, sources, question."""
+        return self.rag_system + self.style_rules + self.sources + self.question
 
 
 @dataclass(frozen=True)
@@ -246,15 +253,16 @@ def _rules_section(text: str) -> str:
     return match.group(1) if match else text
 
 
-def prompt_tokens(count=None) -> PromptTokens:
+def prompt_tokens(count=None, chunk_size: int = 128) -> PromptTokens:
     """Count the real prompts with the MiniLM tokenizer (or `count`, for tests)."""
-    from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT
+    from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, RagSettings
 
     if count is None:
         from lib.ingest.tokenizer import count_tokens as count
     guide = STYLE_GUIDE.read_text(encoding="utf-8") if STYLE_GUIDE.is_file() else ""
     return PromptTokens(count(SYSTEM_PROMPT), count(PLAIN_SYSTEM_PROMPT),
-                        count(_rules_section(guide)) if guide else 0, count(guide) if guide else 0)
+                        count(_rules_section(guide)) if guide else 0, count(guide) if guide else 0,
+                        RagSettings().k * chunk_size)
 
 
 def missing_steps(ev: Evidence) -> tuple[NextStep, ...]:
@@ -277,7 +285,8 @@ def missing_steps(ev: Evidence) -> tuple[NextStep, ...]:
     return tuple(steps)
 
 
-def gather(data_dir: Path, indexed_chunks: int | None = None, count=None) -> Evidence:
+def gather(data_dir: Path, indexed_chunks: int | None = None, count=None,
+           chunk_size: int = 128) -> Evidence:
     """Read every piece of evidence from the data dir (the index size comes from the caller)."""
     report = latest_evaluation(data_dir)
     batch = load_batch(data_dir)
@@ -287,6 +296,6 @@ def gather(data_dir: Path, indexed_chunks: int | None = None, count=None) -> Evi
         grid=grid_evidence(batch) if batch and batch.summary.cells else None,
         dataset=dataset_evidence(data_dir, count=count),
         training=training_evidence(data_dir),
-        prompts=prompt_tokens(count),
+        prompts=prompt_tokens(count, chunk_size),
     )
     return Evidence(**{**ev.__dict__, "missing": missing_steps(ev)})

@@ -162,7 +162,7 @@ def _mistakes(answers: Answers, ev: Evidence, verdict: Verdict, knowledge: bool,
     found: list[tuple[str, str]] = []
     if answers.planned == "fine-tuning" and verdict != "fine-tuning":
         found.append(("advanced_first", f"You planned to start with fine-tuning; the answers point to "
-                      f"{VERDICTS[verdict].split(':')[0].lower()}."))
+                      f"{VERDICTS[verdict].split(':')[0]}."))
     if knowledge and (answers.planned == "fine-tuning" or verdict == "both"):
         found.append(("ft_knowledge", "You need facts, and fine-tuning is on the table."))
     if behaviour and not data_ok:
