@@ -33,12 +33,16 @@ class Problem:
 
 # The usual verdicts teams quote (RAG changes what the model knows, fine-tuning how it behaves).
 PROBLEMS: tuple[Problem, ...] = (
-    Problem("unknown_docs", "The model does not know our documents", "yes", "not well", "knowledge"),
+    Problem(
+        "unknown_docs", "The model does not know our documents", "yes", "not well", "knowledge"
+    ),
     Problem("facts_change", "Our facts change often", "yes", "no", "knowledge"),
     Problem("wrong_tone", "Wrong tone or style", "no", "yes", "behaviour"),
     Problem("format", "Output format is inconsistent", "partially", "yes", "behaviour"),
     Problem("vocabulary", "Domain vocabulary is misused", "partially", "yes", "behaviour"),
-    Problem("factual_errors", "Factual errors about our product", "partially", "partially", "mixed"),
+    Problem(
+        "factual_errors", "Factual errors about our product", "partially", "partially", "mixed"
+    ),
 )
 PROBLEM_IDS = tuple(p.id for p in PROBLEMS)
 
@@ -64,8 +68,13 @@ class Answers:
     @property
     def answered(self) -> int:
         """How many of the five questions have an answer."""
-        five = (self.needs_facts, self.needs_behaviour, self.labelled_examples,
-                self.time_budget, self.dynamic)
+        five = (
+            self.needs_facts,
+            self.needs_behaviour,
+            self.labelled_examples,
+            self.time_budget,
+            self.dynamic,
+        )
         return sum(v is not None for v in five)
 
     def to_json(self) -> dict[str, Any]:

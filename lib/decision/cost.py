@@ -16,19 +16,20 @@ PRICES_DATE = "2025-06 (openai.com/api/pricing; check before you decide)"
 
 @dataclass(frozen=True)
 class Price:
-    """Input-token prices of one model, base and fine-tuned (USD per 1M tokens)."""
+    """Prices of one model in USD per 1M tokens: input (base and fine-tuned) and training."""
 
     model: str
     base_per_m: float
     fine_tuned_per_m: float
+    training_per_m: float  # as in lib.finetune.dataset.PRICES_USD_PER_M
 
 
 PRICES: tuple[Price, ...] = (
-    Price("gpt-4.1-nano", 0.10, 0.20),
-    Price("gpt-4o-mini", 0.15, 0.30),
-    Price("gpt-4.1-mini", 0.40, 0.80),
-    Price("gpt-4.1", 2.00, 3.00),
-    Price("gpt-4o", 2.50, 3.75),
+    Price("gpt-4.1-nano", 0.10, 0.20, 1.50),
+    Price("gpt-4o-mini", 0.15, 0.30, 3.00),
+    Price("gpt-4.1-mini", 0.40, 0.80, 5.00),
+    Price("gpt-4.1", 2.00, 3.00, 25.00),
+    Price("gpt-4o", 2.50, 3.75, 25.00),
 )
 
 
@@ -46,8 +47,10 @@ class CostInputs:
     label: str = ""  # e.g. "gpt-4o-mini -> fine-tuned gpt-4o-mini", shown on the chart
 
     def __post_init__(self) -> None:
-        if min(self.requests_per_day, self.one_off_usd, self.before_per_m, self.after_per_m) < 0 \
-                or self.horizon_months < 1:
+        if (
+            min(self.requests_per_day, self.one_off_usd, self.before_per_m, self.after_per_m) < 0
+            or self.horizon_months < 1
+        ):
             raise ValueError("Requests, costs and the horizon cannot be negative.")
         if not 0 <= self.removed_tokens <= self.prompt_tokens:
             raise ValueError("Removed tokens must be between 0 and the prompt's tokens.")
@@ -77,10 +80,19 @@ def calculate(inputs: CostInputs) -> CostResult:
     monthly = inputs.requests_per_day * DAYS_PER_MONTH
     monthly_saving = saving * monthly
     payback = inputs.one_off_usd / monthly_saving if monthly_saving > 0 else None
-    volume = (inputs.one_off_usd / (saving * DAYS_PER_MONTH * inputs.horizon_months)
-              if saving > 0 else None)
-    return CostResult(round(before * monthly, 4), round(after * monthly, 4),
-                      round(monthly_saving, 4), saving, payback, volume)
+    volume = (
+        inputs.one_off_usd / (saving * DAYS_PER_MONTH * inputs.horizon_months)
+        if saving > 0
+        else None
+    )
+    return CostResult(
+        round(before * monthly, 4),
+        round(after * monthly, 4),
+        round(monthly_saving, 4),
+        saving,
+        payback,
+        volume,
+    )
 
 
 def saving_curve(inputs: CostInputs, points: int = 40) -> tuple[tuple[float, float], ...]:

@@ -109,7 +109,9 @@ class GridEvidence:
 
     def mean(self, attr: str, keys: tuple[str, ...]) -> float | None:
         """Mean of one rate over some cells (cells without the rate are left out)."""
-        values = [getattr(c, attr) for k in keys if (c := self.cell(k)) and getattr(c, attr) is not None]
+        values = [
+            getattr(c, attr) for k in keys if (c := self.cell(k)) and getattr(c, attr) is not None
+        ]
         return sum(values) / len(values) if values else None
 
 
@@ -191,13 +193,22 @@ def retrieval_evidence(report: EvaluationReport) -> RetrievalEvidence:
     methods = tuple(MethodScore(m, v.ndcg, v.recall, v.mrr) for m, v in report.methods.items())
     wl = report.win_loss() if report.query_deltas() else None
     types = _query_types() if report.dataset == "samples" else {}
-    ids = [q for q in report.queries
-           if types.get(q.id) == "exact_id" or (not types and EXACT_ID.search(q.text))]
+    ids = [
+        q
+        for q in report.queries
+        if types.get(q.id) == "exact_id" or (not types and EXACT_ID.search(q.text))
+    ]
     both = [q for q in ids if "keyword" in q.metrics and "vector" in q.metrics]
     return RetrievalEvidence(
-        report.dataset, report.saved_at, report.k, report.n_queries, report.settings.embedder,
+        report.dataset,
+        report.saved_at,
+        report.k,
+        report.n_queries,
+        report.settings.embedder,
         methods,
-        wl.wins if wl else None, wl.ties if wl else None, wl.losses if wl else None,
+        wl.wins if wl else None,
+        wl.ties if wl else None,
+        wl.losses if wl else None,
         len(both),
         sum(q.metrics["keyword"].ndcg > q.metrics["vector"].ndcg for q in both),
         sum(q.metrics["vector"].ndcg > q.metrics["keyword"].ndcg for q in both),
@@ -207,8 +218,14 @@ def retrieval_evidence(report: EvaluationReport) -> RetrievalEvidence:
 def grid_evidence(batch: BatchResults) -> GridEvidence:
     """The batch's per-cell averages."""
     cells = tuple(
-        CellScore(c.key, c.label, c.expected_fact if c.expected_fact is not None else c.style.facts_ok,
-                  c.style.grounded, c.style.style_score, c.style.n)
+        CellScore(
+            c.key,
+            c.label,
+            c.expected_fact if c.expected_fact is not None else c.style.facts_ok,
+            c.style.grounded,
+            c.style.style_score,
+            c.style.n,
+        )
         for c in batch.summary.cells
     )
     return GridEvidence(batch.created_at, batch.base, batch.fine_tuned, batch.n_questions, cells)
@@ -220,8 +237,9 @@ def _latest_dataset(data_dir: Path) -> Path | None:
     return files[-1] if files else None
 
 
-def dataset_evidence(data_dir: Path, price_model: str = DEFAULT_TRAINING_MODEL,
-                     count=None) -> DatasetEvidence | None:
+def dataset_evidence(
+    data_dir: Path, price_model: str = DEFAULT_TRAINING_MODEL, count=None
+) -> DatasetEvidence | None:
     """Size and OpenAI cost of the latest dataset built in the app, else of the bundled one."""
     path = _latest_dataset(data_dir)
     try:
@@ -230,10 +248,17 @@ def dataset_evidence(data_dir: Path, price_model: str = DEFAULT_TRAINING_MODEL,
         return None
     stats = ds.statistics(examples, count=count)
     price = ds.PRICES_USD_PER_M[price_model]
-    return DatasetEvidence(path.name if path else "bundled sample dataset", stats.n_examples,
-                           round(stats.mean_tokens, 1), stats.epochs, stats.billed_tokens,
-                           price_model, price, round(ds.estimate_cost(stats, price), 4),
-                           ds.PRICES_DATE)
+    return DatasetEvidence(
+        path.name if path else "bundled sample dataset",
+        stats.n_examples,
+        round(stats.mean_tokens, 1),
+        stats.epochs,
+        stats.billed_tokens,
+        price_model,
+        price,
+        round(ds.estimate_cost(stats, price), 4),
+        ds.PRICES_DATE,
+    )
 
 
 def training_evidence(data_dir: Path) -> TrainingEvidence | None:
@@ -243,8 +268,14 @@ def training_evidence(data_dir: Path) -> TrainingEvidence | None:
     if not timed:
         return None
     folder, rec = timed[-1]
-    return TrainingEvidence(rec.label, rec.seconds, rec.steps, rec.n_examples, rec.created_at,
-                            folder == registry.SHIPPED_DIR)
+    return TrainingEvidence(
+        rec.label,
+        rec.seconds,
+        rec.steps,
+        rec.n_examples,
+        rec.created_at,
+        folder == registry.SHIPPED_DIR,
+    )
 
 
 def _rules_section(text: str) -> str:
@@ -260,33 +291,56 @@ def prompt_tokens(count=None, chunk_size: int = 128) -> PromptTokens:
     if count is None:
         from lib.ingest.tokenizer import count_tokens as count
     guide = STYLE_GUIDE.read_text(encoding="utf-8") if STYLE_GUIDE.is_file() else ""
-    return PromptTokens(count(SYSTEM_PROMPT), count(PLAIN_SYSTEM_PROMPT),
-                        count(_rules_section(guide)) if guide else 0, count(guide) if guide else 0,
-                        RagSettings().k * chunk_size)
+    return PromptTokens(
+        count(SYSTEM_PROMPT),
+        count(PLAIN_SYSTEM_PROMPT),
+        count(_rules_section(guide)) if guide else 0,
+        count(guide) if guide else 0,
+        RagSettings().k * chunk_size,
+    )
 
 
 def missing_steps(ev: Evidence) -> tuple[NextStep, ...]:
     """A next step, naming the page that produces it, for every missing piece of evidence."""
     steps = []
     if not ev.indexed_chunks:
-        steps.append(NextStep("Load your documents (or the samples) into the index",
-                              "pages/documents.py", "Documents"))
+        steps.append(
+            NextStep(
+                "Load your documents (or the samples) into the index",
+                "pages/documents.py",
+                "Documents",
+            )
+        )
     if ev.retrieval is None:
-        steps.append(NextStep("Run an evaluation to measure retrieval per method",
-                              "pages/evaluate.py", "Evaluate"))
+        steps.append(
+            NextStep(
+                "Run an evaluation to measure retrieval per method", "pages/evaluate.py", "Evaluate"
+            )
+        )
     if ev.grid is None:
-        steps.append(NextStep("Run a batch of the 2x2 grid to see what RAG and fine-tuning each fix",
-                              "pages/compare.py", "Compare"))
+        steps.append(
+            NextStep(
+                "Run a batch of the 2x2 grid to see what RAG and fine-tuning each fix",
+                "pages/compare.py",
+                "Compare",
+            )
+        )
     if ev.dataset is None:
         steps.append(NextStep("Build a fine-tuning dataset", "pages/finetune.py", "Fine-tune"))
     if ev.training is None:
-        steps.append(NextStep("Train a LoRA adapter to measure the training time",
-                              "pages/finetune.py", "Fine-tune"))
+        steps.append(
+            NextStep(
+                "Train a LoRA adapter to measure the training time",
+                "pages/finetune.py",
+                "Fine-tune",
+            )
+        )
     return tuple(steps)
 
 
-def gather(data_dir: Path, indexed_chunks: int | None = None, count=None,
-           chunk_size: int = 128) -> Evidence:
+def gather(
+    data_dir: Path, indexed_chunks: int | None = None, count=None, chunk_size: int = 128
+) -> Evidence:
     """Read every piece of evidence from the data dir (the index size comes from the caller)."""
     report = latest_evaluation(data_dir)
     batch = load_batch(data_dir)

@@ -33,6 +33,7 @@ def record(data_dir: Path, fact: str, when: str) -> bool:
     facts = load_progress(data_dir)
     if fact in facts:
         return False
-    atomic_write_json(progress_path(data_dir), {"version": 1, "facts": {**facts, fact: when}},
-                      indent=1)
+    atomic_write_json(
+        progress_path(data_dir), {"version": 1, "facts": {**facts, fact: when}}, indent=1
+    )
     return True
