@@ -123,12 +123,12 @@ def evidence_tables(ev: Evidence) -> list[tuple[str, Table]]:
         out.append(("Fine-tuning data and cost", (("Figure", "Value"), tuple(rows_ft))))
     if (p := ev.prompts) is not None:
         rows_p = (
-            ("RAG system prompt", str(p.rag_system)),
-            ("Plain system prompt (RAG off)", str(p.plain_system)),
-            ("Style rules (the guide's rules table)", str(p.style_rules)),
-            ("Whole style guide", str(p.style_guide)),
-            ("Retrieved sources (estimate: k x chunk size)", str(p.sources)),
-            ("Question (estimate)", str(p.question)),
+            ("RAG system prompt", f"{p.rag_system:,}"),
+            ("Plain system prompt (RAG off)", f"{p.plain_system:,}"),
+            ("Style rules (the guide's rules table)", f"{p.style_rules:,}"),
+            ("Whole style guide", f"{p.style_guide:,}"),
+            ("Retrieved sources (estimate: k x chunk size)", f"{p.sources:,}"),
+            ("Question (estimate)", f"{p.question:,}"),
         )
         out.append((f"Prompt tokens, counted with the {p.counter}", (("Part", "Tokens"), rows_p)))
     return out
