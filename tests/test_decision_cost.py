@@ -8,8 +8,15 @@ from lib.decision.cost import DAYS_PER_MONTH, PRICES, CostInputs, calculate, sav
 
 
 def inputs(**kw) -> CostInputs:
-    base = dict(requests_per_day=1000, prompt_tokens=1000, removed_tokens=200,
-                before_per_m=2.50, after_per_m=0.30, one_off_usd=600.0, horizon_months=12)
+    base = dict(
+        requests_per_day=1000,
+        prompt_tokens=1000,
+        removed_tokens=200,
+        before_per_m=2.50,
+        after_per_m=0.30,
+        one_off_usd=600.0,
+        horizon_months=12,
+    )
     return CostInputs(**{**base, **kw})
 
 
@@ -39,9 +46,17 @@ def test_nothing_removed_same_price_saves_nothing():
     assert r.monthly_saving_usd == 0 and r.payback_months is None
 
 
-@pytest.mark.parametrize("bad", [dict(removed_tokens=1001), dict(removed_tokens=-1),
-                                 dict(requests_per_day=-1), dict(one_off_usd=-5),
-                                 dict(horizon_months=0), dict(after_per_m=-0.1)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(removed_tokens=1001),
+        dict(removed_tokens=-1),
+        dict(requests_per_day=-1),
+        dict(one_off_usd=-5),
+        dict(horizon_months=0),
+        dict(after_per_m=-0.1),
+    ],
+)
 def test_impossible_inputs_are_refused(bad):
     with pytest.raises(ValueError):
         inputs(**bad)

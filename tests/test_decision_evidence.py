@@ -45,8 +45,11 @@ def test_latest_run_wins(isolated_data_dir):
     from lib.evaluation.api import result_path
     from lib.io import atomic_write_json
 
-    for name, when in (("old", "2026-01-01T00:00:00Z"), ("new", "2026-06-01T00:00:00Z"),
-                       ("older", "2025-01-01T00:00:00Z")):
+    for name, when in (
+        ("old", "2026-01-01T00:00:00Z"),
+        ("new", "2026-06-01T00:00:00Z"),
+        ("older", "2025-01-01T00:00:00Z"),
+    ):
         report = save_evaluation(isolated_data_dir, name).stamped(when)
         atomic_write_json(result_path(isolated_data_dir, name), report.to_json(per_query=True))
     assert latest_evaluation(isolated_data_dir).dataset == "new"

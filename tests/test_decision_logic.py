@@ -19,64 +19,141 @@ GOOD_RETRIEVAL = replace(RETRIEVAL, keyword_wins_ids=1, vector_wins_ids=3)  # no
 
 def grid(style_base_on: float = 0.42) -> GridEvidence:
     """The fixture grid with base + RAG's style pass rate replaced."""
-    cells = tuple(replace(c, style=style_base_on) if c.key == "base_rag_on" else c
-                  for c in GRID.cells)
+    cells = tuple(
+        replace(c, style=style_base_on) if c.key == "base_rag_on" else c for c in GRID.cells
+    )
     return replace(GRID, cells=cells)
 
 
 # (case, answers, evidence, verdict, rules that must be among the reasons)
 BRANCHES = [
     ("nothing answered", Answers(), NONE, "not-yet", {"unclear"}),
-    ("answers name no gap", Answers(needs_facts=False, needs_behaviour=False, dynamic=False),
-     NONE, "not-yet", {"unclear"}),
+    (
+        "answers name no gap",
+        Answers(needs_facts=False, needs_behaviour=False, dynamic=False),
+        NONE,
+        "not-yet",
+        {"unclear"},
+    ),
     ("facts only", Answers(needs_facts=True), NONE, "rag", {"knowledge"}),
     ("dynamic only", Answers(dynamic=True), NONE, "rag", {"dynamic", "knowledge"}),
-    ("checklist: unknown docs", Answers(problems=frozenset({"unknown_docs"})), NONE, "rag",
-     {"knowledge"}),
-    ("checklist: factual errors (mixed)", Answers(problems=frozenset({"factual_errors"})), NONE,
-     "rag", {"knowledge"}),
-    ("behaviour, data and time ok", Answers(needs_behaviour=True, **READY), NONE, "fine-tuning",
-     {"behaviour", "data"}),
-    ("checklist: wrong tone, ready", Answers(problems=frozenset({"wrong_tone"}), **READY), NONE,
-     "fine-tuning", {"behaviour"}),
-    ("behaviour, too few examples",
-     Answers(needs_behaviour=True, labelled_examples=FEW_EXAMPLES - 1, time_budget="weeks"),
-     NONE, "not-yet", {"behaviour", "data"}),
-    ("behaviour, a few hundred examples",
-     Answers(needs_behaviour=True, labelled_examples=GOOD_START - 1, time_budget="weeks"),
-     NONE, "not-yet", {"data"}),
-    ("behaviour, synthetic examples",
-     Answers(needs_behaviour=True, synthetic=True, **READY), NONE, "not-yet", {"data"}),
-    ("behaviour, examples not answered", Answers(needs_behaviour=True, time_budget="weeks"),
-     NONE, "not-yet", {"data"}),
-    ("behaviour, budget of days", Answers(needs_behaviour=True, labelled_examples=GOOD_START,
-                                          time_budget="days"), NONE, "not-yet", {"time"}),
-    ("both, ready", Answers(needs_facts=True, needs_behaviour=True, **READY), NONE, "both",
-     {"knowledge", "behaviour", "layering"}),
-    ("both, but base + RAG already has the style",
-     Answers(needs_facts=True, needs_behaviour=True, **READY),
-     Evidence(grid=grid(STYLE_OK)), "rag", {"layering", "measured-grid"}),
-    ("both, base + RAG style below the bar",
-     Answers(needs_facts=True, needs_behaviour=True, **READY),
-     Evidence(grid=grid(STYLE_OK - 0.01)), "both", {"layering", "measured-grid"}),
-    ("facts and behaviour, too few examples",
-     Answers(needs_facts=True, needs_behaviour=True, labelled_examples=50), NONE, "rag",
-     {"knowledge", "data"}),
-    ("facts, measured retrieval", Answers(needs_facts=True), FULL, "rag",
-     {"knowledge", "measured-retrieval", "measured-grid"}),
+    (
+        "checklist: unknown docs",
+        Answers(problems=frozenset({"unknown_docs"})),
+        NONE,
+        "rag",
+        {"knowledge"},
+    ),
+    (
+        "checklist: factual errors (mixed)",
+        Answers(problems=frozenset({"factual_errors"})),
+        NONE,
+        "rag",
+        {"knowledge"},
+    ),
+    (
+        "behaviour, data and time ok",
+        Answers(needs_behaviour=True, **READY),
+        NONE,
+        "fine-tuning",
+        {"behaviour", "data"},
+    ),
+    (
+        "checklist: wrong tone, ready",
+        Answers(problems=frozenset({"wrong_tone"}), **READY),
+        NONE,
+        "fine-tuning",
+        {"behaviour"},
+    ),
+    (
+        "behaviour, too few examples",
+        Answers(needs_behaviour=True, labelled_examples=FEW_EXAMPLES - 1, time_budget="weeks"),
+        NONE,
+        "not-yet",
+        {"behaviour", "data"},
+    ),
+    (
+        "behaviour, a few hundred examples",
+        Answers(needs_behaviour=True, labelled_examples=GOOD_START - 1, time_budget="weeks"),
+        NONE,
+        "not-yet",
+        {"data"},
+    ),
+    (
+        "behaviour, synthetic examples",
+        Answers(needs_behaviour=True, synthetic=True, **READY),
+        NONE,
+        "not-yet",
+        {"data"},
+    ),
+    (
+        "behaviour, examples not answered",
+        Answers(needs_behaviour=True, time_budget="weeks"),
+        NONE,
+        "not-yet",
+        {"data"},
+    ),
+    (
+        "behaviour, budget of days",
+        Answers(needs_behaviour=True, labelled_examples=GOOD_START, time_budget="days"),
+        NONE,
+        "not-yet",
+        {"time"},
+    ),
+    (
+        "both, ready",
+        Answers(needs_facts=True, needs_behaviour=True, **READY),
+        NONE,
+        "both",
+        {"knowledge", "behaviour", "layering"},
+    ),
+    (
+        "both, but base + RAG already has the style",
+        Answers(needs_facts=True, needs_behaviour=True, **READY),
+        Evidence(grid=grid(STYLE_OK)),
+        "rag",
+        {"layering", "measured-grid"},
+    ),
+    (
+        "both, base + RAG style below the bar",
+        Answers(needs_facts=True, needs_behaviour=True, **READY),
+        Evidence(grid=grid(STYLE_OK - 0.01)),
+        "both",
+        {"layering", "measured-grid"},
+    ),
+    (
+        "facts and behaviour, too few examples",
+        Answers(needs_facts=True, needs_behaviour=True, labelled_examples=50),
+        NONE,
+        "rag",
+        {"knowledge", "data"},
+    ),
+    (
+        "facts, measured retrieval",
+        Answers(needs_facts=True),
+        FULL,
+        "rag",
+        {"knowledge", "measured-retrieval", "measured-grid"},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("answers", "evidence", "verdict", "rules"),
-                         [b[1:] for b in BRANCHES], ids=[b[0] for b in BRANCHES])
+@pytest.mark.parametrize(
+    ("answers", "evidence", "verdict", "rules"),
+    [b[1:] for b in BRANCHES],
+    ids=[b[0] for b in BRANCHES],
+)
 def test_every_branch(answers, evidence, verdict, rules):
     rec = recommend(answers, evidence)
     assert rec.verdict == verdict
     assert rules <= set(rec.rules), rec.reasons
     assert all(r.rule in RULES and r.text.endswith(".") for r in rec.reasons)
     assert (verdict == "not-yet") == bool(rec.collect)
-    assert rec.headline.startswith({"rag": "RAG", "fine-tuning": "Fine-tuning", "both": "Both",
-                                    "not-yet": "Not yet: collect"}[verdict])
+    assert rec.headline.startswith(
+        {"rag": "RAG", "fine-tuning": "Fine-tuning", "both": "Both", "not-yet": "Not yet: collect"}[
+            verdict
+        ]
+    )
 
 
 def test_not_yet_names_what_to_collect():
@@ -88,32 +165,67 @@ def test_not_yet_names_what_to_collect():
 
 # (case, answers, evidence, mistakes expected exactly)
 MISTAKE_CASES = [
-    ("fine-tuning planned for a facts gap",
-     Answers(needs_facts=True, planned="fine-tuning"), Evidence(retrieval=GOOD_RETRIEVAL),
-     {"advanced_first", "ft_knowledge"}),
-    ("fine-tuning planned and right", Answers(needs_behaviour=True, planned="fine-tuning", **READY),
-     NONE, set()),
-    ("both: fine-tuned facts are not reliable",
-     Answers(needs_facts=True, needs_behaviour=True, **READY), Evidence(retrieval=GOOD_RETRIEVAL),
-     {"ft_knowledge"}),
-    ("behaviour with too little data", Answers(needs_behaviour=True, labelled_examples=40),
-     NONE, {"data_cost"}),
-    ("behaviour, unknown amount of data", Answers(needs_behaviour=True, time_budget="weeks"),
-     NONE, {"data_cost"}),
+    (
+        "fine-tuning planned for a facts gap",
+        Answers(needs_facts=True, planned="fine-tuning"),
+        Evidence(retrieval=GOOD_RETRIEVAL),
+        {"advanced_first", "ft_knowledge"},
+    ),
+    (
+        "fine-tuning planned and right",
+        Answers(needs_behaviour=True, planned="fine-tuning", **READY),
+        NONE,
+        set(),
+    ),
+    (
+        "both: fine-tuned facts are not reliable",
+        Answers(needs_facts=True, needs_behaviour=True, **READY),
+        Evidence(retrieval=GOOD_RETRIEVAL),
+        {"ft_knowledge"},
+    ),
+    (
+        "behaviour with too little data",
+        Answers(needs_behaviour=True, labelled_examples=40),
+        NONE,
+        {"data_cost"},
+    ),
+    (
+        "behaviour, unknown amount of data",
+        Answers(needs_behaviour=True, time_budget="weeks"),
+        NONE,
+        {"data_cost"},
+    ),
     ("RAG with unmeasured retrieval", Answers(needs_facts=True), NONE, {"bad_retrieval"}),
-    ("RAG with weak retrieval", Answers(needs_facts=True),
-     Evidence(retrieval=replace(GOOD_RETRIEVAL, methods=(MethodScore("vector", WEAK_RETRIEVAL - 0.01,
-                                                                      0.5, 0.4),))),
-     {"bad_retrieval"}),
-    ("RAG where keyword wins the exact IDs", Answers(needs_facts=True),
-     Evidence(retrieval=RETRIEVAL), {"bad_retrieval"}),
-    ("RAG with good retrieval", Answers(needs_facts=True, planned="rag"),
-     Evidence(retrieval=GOOD_RETRIEVAL), set()),
+    (
+        "RAG with weak retrieval",
+        Answers(needs_facts=True),
+        Evidence(
+            retrieval=replace(
+                GOOD_RETRIEVAL, methods=(MethodScore("vector", WEAK_RETRIEVAL - 0.01, 0.5, 0.4),)
+            )
+        ),
+        {"bad_retrieval"},
+    ),
+    (
+        "RAG where keyword wins the exact IDs",
+        Answers(needs_facts=True),
+        Evidence(retrieval=RETRIEVAL),
+        {"bad_retrieval"},
+    ),
+    (
+        "RAG with good retrieval",
+        Answers(needs_facts=True, planned="rag"),
+        Evidence(retrieval=GOOD_RETRIEVAL),
+        set(),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("answers", "evidence", "expected"), [m[1:] for m in MISTAKE_CASES],
-                         ids=[m[0] for m in MISTAKE_CASES])
+@pytest.mark.parametrize(
+    ("answers", "evidence", "expected"),
+    [m[1:] for m in MISTAKE_CASES],
+    ids=[m[0] for m in MISTAKE_CASES],
+)
 def test_every_mistake_rule(answers, evidence, expected):
     rec = recommend(answers, evidence)
     assert {m.id for m in rec.mistakes} == expected
@@ -145,9 +257,14 @@ def test_grid_says_whether_rag_fixed_facts(on, fixed):
 
 
 def test_hybrid_that_loses_is_said_to_lose():
-    worse = replace(RETRIEVAL, methods=(MethodScore("keyword", 0.7, 0.7, 0.7),
-                                        MethodScore("vector", 0.6, 0.6, 0.6),
-                                        MethodScore("hybrid", 0.65, 0.6, 0.6)))
+    worse = replace(
+        RETRIEVAL,
+        methods=(
+            MethodScore("keyword", 0.7, 0.7, 0.7),
+            MethodScore("vector", 0.6, 0.6, 0.6),
+            MethodScore("hybrid", 0.65, 0.6, 0.6),
+        ),
+    )
     rec = recommend(Answers(needs_facts=True), Evidence(retrieval=worse))
     assert any("Hybrid does not beat" in r.text for r in rec.reasons)
 
@@ -155,11 +272,17 @@ def test_hybrid_that_loses_is_said_to_lose():
 def test_next_steps_carry_open_questions_and_missing_evidence():
     missing = (NextStep("Run an evaluation", "pages/evaluate.py", "Evaluate"),)
     rec = recommend(Answers(needs_facts=True), Evidence(missing=missing))
-    assert rec.next_steps[0] == NextStep("Answer the 4 open questions", "pages/decide.py",
-                                         "Decision guide")
+    assert rec.next_steps[0] == NextStep(
+        "Answer the 4 open questions", "pages/decide.py", "Decision guide"
+    )
     assert missing[0] in rec.next_steps
-    done = Answers(needs_facts=True, needs_behaviour=False, labelled_examples=0,
-                   time_budget="days", dynamic=True)
+    done = Answers(
+        needs_facts=True,
+        needs_behaviour=False,
+        labelled_examples=0,
+        time_budget="days",
+        dynamic=True,
+    )
     assert not any(s.page == "pages/decide.py" for s in recommend(done, NONE).next_steps)
 
 

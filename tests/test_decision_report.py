@@ -15,13 +15,23 @@ from lib.decision.report import ReportData, to_html, to_markdown
 from tests.decision_fixtures import DATASET, FULL, PROMPTS, RETRIEVAL
 
 VOID = {"meta", "br", "img", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
-ANSWERS = Answers(frozenset({"unknown_docs", "wrong_tone"}), True, True, 640, False, "weeks",
-                  True, "fine-tuning")
+ANSWERS = Answers(
+    frozenset({"unknown_docs", "wrong_tone"}), True, True, 640, False, "weeks", True, "fine-tuning"
+)
 COST = CostInputs(1234, 762, 168, 2.50, 0.30, 987.65, 12, "gpt-4o -> fine-tuned gpt-4o-mini")
-PARTIAL = Evidence(5, RETRIEVAL, None, DATASET, None, PROMPTS,
-                   (NextStep("Run a batch of the 2x2 grid", "pages/compare.py", "Compare"),))
-MISSING = (NextStep("Load your documents", "pages/documents.py", "Documents"),
-           NextStep("Run an evaluation", "pages/evaluate.py", "Evaluate"))
+PARTIAL = Evidence(
+    5,
+    RETRIEVAL,
+    None,
+    DATASET,
+    None,
+    PROMPTS,
+    (NextStep("Run a batch of the 2x2 grid", "pages/compare.py", "Compare"),),
+)
+MISSING = (
+    NextStep("Load your documents", "pages/documents.py", "Documents"),
+    NextStep("Run an evaluation", "pages/evaluate.py", "Evaluate"),
+)
 
 
 class Tree(HTMLParser):
@@ -61,8 +71,14 @@ def parse(html: str) -> Tree:
 
 
 def data(evidence: Evidence, cost: CostInputs | None) -> ReportData:
-    return ReportData(ANSWERS, recommend(ANSWERS, evidence), evidence, "2026-12-01 10:00 UTC",
-                      cost, (("Embedder", "minilm-test-embedder"),))
+    return ReportData(
+        ANSWERS,
+        recommend(ANSWERS, evidence),
+        evidence,
+        "2026-12-01 10:00 UTC",
+        cost,
+        (("Embedder", "minilm-test-embedder"),),
+    )
 
 
 def fetchable_urls(html: str) -> list[str]:
@@ -71,7 +87,11 @@ def fetchable_urls(html: str) -> list[str]:
     return re.findall(r"https?://[^\s\"')<]+", no_ns)
 
 
-CASES = {"full": (FULL, COST), "partial": (PARTIAL, None), "none": (Evidence(missing=MISSING), None)}
+CASES = {
+    "full": (FULL, COST),
+    "partial": (PARTIAL, None),
+    "none": (Evidence(missing=MISSING), None),
+}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -91,12 +111,27 @@ def test_html_parses_and_fetches_nothing(case):
 def test_full_report_shows_every_number_and_three_charts():
     html = to_html(data(FULL, COST))
     text = " ".join(parse(html).text)
-    for figure in ("0.735", "0.812", "0.612", "0.587",  # retrieval per method
-                   "9 of 12", "21 wins, 15 ties, 9 losses",
-                   "60%", "87%", "31%",  # 2x2 cells: facts, style
-                   "132", "$0.32", "105,744", "805 s",  # dataset, OpenAI estimate, training time
-                   "62", "168", "1,808",  # prompt tokens
-                   "1,234", "$987.65", "640"):
+    for figure in (
+        "0.735",
+        "0.812",
+        "0.612",
+        "0.587",  # retrieval per method
+        "9 of 12",
+        "21 wins, 15 ties, 9 losses",
+        "60%",
+        "87%",
+        "31%",  # 2x2 cells: facts, style
+        "132",
+        "$0.32",
+        "105,744",
+        "805 s",  # dataset, OpenAI estimate, training time
+        "62",
+        "168",
+        "1,808",  # prompt tokens
+        "1,234",
+        "$987.65",
+        "640",
+    ):
         assert figure in text, figure
     r = calculate(COST)
     assert f"${r.monthly_saving_usd:,.2f}" in text
@@ -125,9 +160,15 @@ def test_report_without_evidence_invents_nothing():
 def test_markdown_has_the_sections_and_numbers(case):
     evidence, cost = CASES[case]
     md = to_markdown(data(evidence, cost))
-    for section in ("# RAG, fine-tuning or both?", "## Recommendation",
-                    "## Common mistakes that apply", "## Next steps", "## Our answers",
-                    "## Evidence measured in RAG Lab", "## Settings"):
+    for section in (
+        "# RAG, fine-tuning or both?",
+        "## Recommendation",
+        "## Common mistakes that apply",
+        "## Next steps",
+        "## Our answers",
+        "## Evidence measured in RAG Lab",
+        "## Settings",
+    ):
         assert section in md
     assert ("## Prompt cost and break-even" in md) == (cost is not None)
     assert "| Wrong tone or style | yes | no | yes |" in md
