@@ -1,4 +1,4 @@
-"""The stakeholder report with full, partial and no evidence: HTML parses, numbers shown, offline."""
+"""The stakeholder report with full, partial and no evidence: parses, shows numbers, offline."""
 
 from __future__ import annotations
 
