@@ -56,7 +56,7 @@ left.caption(
 evidence = gather(data_dir, chunks, chunk_size=settings.chunk_size)
 recommendation = recommend(answers, evidence)
 with right:
-    render_recommendation(recommendation)
+    render_recommendation(recommendation, shown_below=evidence.missing)
 
 st.divider()
 render_evidence(evidence)

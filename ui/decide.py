@@ -13,6 +13,7 @@ from lib.decision.logic import RULES, Recommendation
 from lib.decision.report import ReportData, evidence_tables, to_html, to_markdown
 from lib.finetune.dataset import GOOD_START
 
+THIS_PAGE = "pages/decide.py"
 TRI = ("not answered", "yes", "no")  # radio options of a yes/no question that may be unanswered
 TRI_VALUE = {"not answered": None, "yes": True, "no": False}
 VERDICT_BOX = {
@@ -110,10 +111,11 @@ def step_links(steps: tuple[NextStep, ...]) -> None:
     for s in steps:
         c1, c2 = st.columns([3, 1], vertical_alignment="center")
         c1.markdown(f"- {s.what}")
-        c2.page_link(s.page, label=f"Open {s.label}", icon="➡️")
+        if s.page != THIS_PAGE:  # "answer the questions" is done right here
+            c2.page_link(s.page, label=f"Open {s.label}", icon="➡️")
 
 
-def render_recommendation(rec: Recommendation) -> None:
+def render_recommendation(rec: Recommendation, shown_below: tuple[NextStep, ...] = ()) -> None:
     """The verdict, each reason with its rule, the mistakes that apply and the next steps."""
     st.subheader("Recommendation")
     VERDICT_BOX[rec.verdict](f"**{rec.headline}**", icon="🧭")
@@ -125,9 +127,10 @@ def render_recommendation(rec: Recommendation) -> None:
         st.markdown("**Common mistakes that apply**")
         for m in rec.mistakes:
             st.warning(f"**{m.title}.** {m.because} {m.advice}", icon="⚠️")
-    if rec.next_steps:
+    steps = tuple(s for s in rec.next_steps if s not in shown_below)
+    if steps:
         st.markdown("**Next steps**")
-        step_links(rec.next_steps)
+        step_links(steps)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
