@@ -41,7 +41,7 @@ except RagLabError as err:
 saved = load_answers(data_dir)
 saved_answers, saved_at = saved if saved else (Answers(), "")
 
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns([3, 2], gap="large")
 with left:
     answers = answers_form(saved_answers)
 # Saved on every change (not on a button): the answers survive page switches and restarts,

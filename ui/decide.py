@@ -32,12 +32,12 @@ def _tri(label: str, key: str, value: bool | None, help_text: str) -> bool | Non
 def answers_form(saved: Answers) -> Answers:
     """The problems checklist and the five questions, drawn from the saved answers."""
     st.subheader("1. Which problems do you have?")
-    head = st.columns([3, 1, 1])
+    head = st.columns([5, 2, 2])
     head[1].caption("RAG")
     head[2].caption("Fine-tuning")
     problems = set()
     for p in PROBLEMS:
-        row = st.columns([3, 1, 1], vertical_alignment="center")
+        row = st.columns([5, 2, 2], vertical_alignment="center")
         if row[0].checkbox(p.label, value=p.id in saved.problems, key=f"decide_p_{p.id}"):
             problems.add(p.id)
         row[1].markdown(p.rag)

