@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lib.compare.results import BatchResults, save_results
-from lib.decision.evidence import (
+from lib.decision.records import (
     CellScore,
     DatasetEvidence,
     Evidence,

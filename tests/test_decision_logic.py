@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from lib.decision.answers import Answers
-from lib.decision.evidence import CellScore, Evidence, GridEvidence, MethodScore, NextStep
 from lib.decision.logic import FACT_GAIN, MISTAKES, RULES, STYLE_OK, WEAK_RETRIEVAL, recommend
+from lib.decision.records import CellScore, Evidence, GridEvidence, MethodScore, NextStep
 from lib.finetune.dataset import FEW_EXAMPLES, GOOD_START
 from tests.decision_fixtures import FULL, GRID, RETRIEVAL
 

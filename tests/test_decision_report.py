@@ -9,8 +9,8 @@ import pytest
 
 from lib.decision.answers import Answers
 from lib.decision.cost import CostInputs, calculate
-from lib.decision.evidence import Evidence, NextStep
 from lib.decision.logic import recommend
+from lib.decision.records import Evidence, NextStep
 from lib.decision.report import ReportData, to_html, to_markdown
 from tests.decision_fixtures import DATASET, FULL, PROMPTS, RETRIEVAL
 

@@ -8,8 +8,8 @@ import streamlit as st
 from lib.decision import charts
 from lib.decision.answers import PLANNED, PROBLEMS, TIME_BUDGETS, Answers
 from lib.decision.cost import PRICES, PRICES_DATE, CostInputs, Price, calculate
-from lib.decision.evidence import Evidence, NextStep
 from lib.decision.logic import RULES, Recommendation
+from lib.decision.records import Evidence, NextStep
 from lib.decision.report import ReportData, evidence_tables, to_html, to_markdown
 from lib.finetune.dataset import GOOD_START
 

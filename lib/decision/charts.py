@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # no display on a server; must precede pyplot
 import matplotlib.pyplot as plt
 
 from lib.decision.cost import CostInputs, calculate, saving_curve
-from lib.decision.evidence import GridEvidence, RetrievalEvidence
+from lib.decision.records import GridEvidence, RetrievalEvidence
 
 COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52")
 SIZE = (6.4, 2.8)  # inches: fits an A4 column at 100% width

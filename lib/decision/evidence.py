@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from lib.compare.results import BatchResults
 from lib.compare.results import load_results as load_batch
 from lib.config import SAMPLE_DOCS_DIR
+from lib.decision.records import (
+    CellScore,
+    DatasetEvidence,
+    Evidence,
+    GridEvidence,
+    MethodScore,
+    NextStep,
+    PromptTokens,
+    RetrievalEvidence,
+    TrainingEvidence,
+)
 from lib.evaluation.api import load_results as load_evaluations
 from lib.evaluation.report import EvaluationReport
 from lib.finetune import dataset as ds
 from lib.finetune import registry
+from lib.finetune.dataset import TokenCounter
 
 # The price the dataset's cost estimate uses by default: the Fine-tune page's first usual pick.
 DEFAULT_TRAINING_MODEL = "gpt-4o-mini-2024-07-18"
@@ -26,151 +37,6 @@ QUERY_TYPES = SAMPLE_DOCS_DIR / "eval" / "queries.jsonl"
 # An exact identifier: product codes (OB-7731), error codes (ERR-4031), versions (v2.3.1),
 # BIC-like codes (ORBTGB2L). Used for runs whose queries carry no "type" label.
 EXACT_ID = re.compile(r"\b[A-Z]{2,5}-\d{3,6}\b|\bv\d+(?:\.\d+)+\b|\b[A-Z]{6}[A-Z0-9]{2}\b")
-TOKEN_COUNTER = "MiniLM WordPiece tokenizer (lib.ingest.tokenizer; close to OpenAI's counts)"
-
-
-@dataclass(frozen=True)
-class NextStep:
-    """Something to do, and the page that does it."""
-
-    what: str
-    page: str  # a path of ui.frame.PAGES, e.g. "pages/evaluate.py"
-    label: str  # that page's sidebar label
-
-
-@dataclass(frozen=True)
-class MethodScore:
-    """One retrieval method's mean figures in the latest run."""
-
-    method: str
-    ndcg: float
-    recall: float
-    mrr: float
-
-
-@dataclass(frozen=True)
-class RetrievalEvidence:
-    """The latest evaluation run, reduced to what the decision needs."""
-
-    dataset: str
-    saved_at: str
-    k: int
-    n_queries: int
-    embedder: str
-    methods: tuple[MethodScore, ...]
-    hybrid_wins: int | None = None  # per query, against the better single method
-    hybrid_ties: int | None = None
-    hybrid_losses: int | None = None
-    id_queries: int = 0  # exact-ID queries in the run
-    keyword_wins_ids: int = 0  # of those, keyword nDCG above vector's
-    vector_wins_ids: int = 0
-
-    def score(self, method: str) -> MethodScore | None:
-        return next((m for m in self.methods if m.method == method), None)
-
-    @property
-    def best(self) -> MethodScore:
-        return max(self.methods, key=lambda m: m.ndcg)
-
-    @property
-    def hybrid_beats_single(self) -> bool | None:
-        """Hybrid's mean nDCG above the better of keyword and vector (None: not all three ran)."""
-        hybrid = self.score("hybrid")
-        singles = [s for s in (self.score("keyword"), self.score("vector")) if s]
-        if hybrid is None or len(singles) < 2:
-            return None
-        return hybrid.ndcg > max(s.ndcg for s in singles)
-
-
-@dataclass(frozen=True)
-class CellScore:
-    """One 2x2 cell's averages over the batch (rates in 0..1, None when never checked)."""
-
-    key: str
-    label: str
-    facts: float | None  # share of answers stating the expected fact
-    grounded: float | None
-    style: float | None  # share of applicable style rules passed
-    n: int
-
-
-@dataclass(frozen=True)
-class GridEvidence:
-    """The saved 2x2 batch: did RAG fix facts, did fine-tuning fix behaviour?"""
-
-    created_at: str
-    base: str
-    fine_tuned: str
-    n_questions: int
-    cells: tuple[CellScore, ...]
-
-    def cell(self, key: str) -> CellScore | None:
-        return next((c for c in self.cells if c.key == key), None)
-
-    def mean(self, attr: str, keys: tuple[str, ...]) -> float | None:
-        """Mean of one rate over some cells (cells without the rate are left out)."""
-        values = [
-            getattr(c, attr) for k in keys if (c := self.cell(k)) and getattr(c, attr) is not None
-        ]
-        return sum(values) / len(values) if values else None
-
-
-@dataclass(frozen=True)
-class DatasetEvidence:
-    """The fine-tuning dataset and what an OpenAI job on it would cost."""
-
-    source: str  # file name, or "bundled sample dataset"
-    n_examples: int
-    mean_tokens: float
-    epochs: int
-    billed_tokens: int
-    price_model: str
-    usd_per_million: float
-    cost_usd: float
-    prices_date: str
-
-
-@dataclass(frozen=True)
-class TrainingEvidence:
-    """A LoRA run's measured training time, from its model record."""
-
-    label: str
-    seconds: float
-    steps: int
-    n_examples: int
-    created_at: str
-    shipped: bool  # the repo's adapter (trained on this machine kind), not one trained here
-
-
-@dataclass(frozen=True)
-class PromptTokens:
-    """Token counts of the app's real prompts, and of what fine-tuning could take out of them."""
-
-    rag_system: int  # lib.generation.rag.SYSTEM_PROMPT
-    plain_system: int  # lib.generation.rag.PLAIN_SYSTEM_PROMPT
-    style_rules: int  # the style guide's rules table: what a prompt carries without fine-tuning
-    style_guide: int  # the whole style guide
-    sources: int  # estimate: k retrieved chunks x chunk size (the default RAG settings)
-    question: int = 20  # estimate: a typical one-line question
-    counter: str = TOKEN_COUNTER
-
-    @property
-    def rag_request(self) -> int:
-        """One grounded request today: system prompt, style rules, sources, question."""
-        return self.rag_system + self.style_rules + self.sources + self.question
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Everything measured so far; `missing` says what to run to fill the gaps."""
-
-    indexed_chunks: int | None = None
-    retrieval: RetrievalEvidence | None = None
-    grid: GridEvidence | None = None
-    dataset: DatasetEvidence | None = None
-    training: TrainingEvidence | None = None
-    prompts: PromptTokens | None = None
-    missing: tuple[NextStep, ...] = ()
 
 
 def latest_evaluation(data_dir: Path) -> EvaluationReport | None:
@@ -232,13 +98,13 @@ def grid_evidence(batch: BatchResults) -> GridEvidence:
 
 
 def _latest_dataset(data_dir: Path) -> Path | None:
-    """The newest dataset file the Fine-tune page wrote (train split preferred)."""
+    """The newest dataset file in the data dir (a training run writes its train split there)."""
     files = sorted((Path(data_dir) / "datasets").glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     return files[-1] if files else None
 
 
 def dataset_evidence(
-    data_dir: Path, price_model: str = DEFAULT_TRAINING_MODEL, count=None
+    data_dir: Path, price_model: str = DEFAULT_TRAINING_MODEL, count: TokenCounter | None = None
 ) -> DatasetEvidence | None:
     """Size and OpenAI cost of the latest dataset built in the app, else of the bundled one."""
     path = _latest_dataset(data_dir)
@@ -284,7 +150,7 @@ def _rules_section(text: str) -> str:
     return match.group(1) if match else text
 
 
-def prompt_tokens(count=None, chunk_size: int = 128) -> PromptTokens:
+def prompt_tokens(count: TokenCounter | None = None, chunk_size: int = 128) -> PromptTokens:
     """Count the real prompts with the MiniLM tokenizer (or `count`, for tests)."""
     from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, RagSettings
 
@@ -339,7 +205,10 @@ def missing_steps(ev: Evidence) -> tuple[NextStep, ...]:
 
 
 def gather(
-    data_dir: Path, indexed_chunks: int | None = None, count=None, chunk_size: int = 128
+    data_dir: Path,
+    indexed_chunks: int | None = None,
+    count: TokenCounter | None = None,
+    chunk_size: int = 128,
 ) -> Evidence:
     """Read every piece of evidence from the data dir (the index size comes from the caller)."""
     report = latest_evaluation(data_dir)

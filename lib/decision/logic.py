@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lib.decision.answers import PROBLEMS, Answers
-from lib.decision.evidence import Evidence, NextStep
+from lib.decision.records import Evidence, NextStep
 from lib.finetune.dataset import FEW_EXAMPLES, GOOD_START
 
 Verdict = Literal["rag", "fine-tuning", "both", "not-yet"]

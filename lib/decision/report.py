@@ -12,8 +12,8 @@ from html import escape
 from lib.decision import charts
 from lib.decision.answers import PROBLEMS, Answers
 from lib.decision.cost import CostInputs, calculate
-from lib.decision.evidence import Evidence
 from lib.decision.logic import RULES, Recommendation
+from lib.decision.records import Evidence
 
 TITLE = "RAG, fine-tuning or both? Decision report"
 Table = tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]  # header, rows
