@@ -5,16 +5,18 @@ loaded, an evaluation run, a 3-question 2x2 batch), answers the guide, downloads
 report and renders its first page. Writes small palette PNGs to docs/:
     .venv/bin/python scripts/decision_screenshots.py
 Needs Chromium and the shipped adapter (as the browser tests do); takes a few minutes.
+`--data DIR` reuses a data dir measured by an earlier run (its path is printed).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,7 +59,7 @@ def measure(page, url: str) -> None:
     page.goto(f"{url}/compare")
     wait_idle(page)
     page.get_by_test_id("stSlider").get_by_role("slider").focus()
-    for _ in range(12):  # down to 3 questions: a few minutes on 2 cores
+    for _ in range(7):  # from 10 down to 3 questions: a few minutes on 2 cores
         page.keyboard.press("ArrowLeft")
     wait_idle(page)
     page.get_by_role("button", name="▶️ Run batch").click()
@@ -75,25 +77,39 @@ def answer_guide(page) -> None:
     for index, option in ((0, "yes"), (1, "yes"), (2, "weeks"), (3, "yes")):
         groups.nth(index).get_by_text(option, exact=True).click()
         wait_idle(page)
-    main.get_by_label("How many good labelled examples").fill("600")
-    main.get_by_label("How many good labelled examples").press("Enter")
+    examples = main.get_by_test_id("stNumberInputField").first
+    examples.fill("600")
+    examples.press("Enter")
+    expect(main.get_by_test_id("stAlert").first).to_contain_text("Both", timeout=60_000)
     wait_idle(page)
+    page.wait_for_timeout(2000)  # the last rerun's greyed-out look fades
+    page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="a data dir measured by an earlier run")
+    args = parser.parse_args()
     ARTIFACTS.mkdir(exist_ok=True)
-    server = AppServer(Path(tempfile.mkdtemp()) / "data")
+    data_dir = args.data or Path(tempfile.mkdtemp()) / "data"
+    print(f"data dir: {data_dir}")
+    server = AppServer(data_dir)
     server.start()
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(120_000)
-            measure(page, server.url)
-            go_home(page)
+            if args.data is None:
+                measure(page, server.url)
+            page.goto(server.url)
+            wait_home(page)
             open_step_link(page, "Open the Decision guide", "🧭 Decision guide")
             answer_guide(page)
+            page.set_viewport_size({"width": 1400, "height": 1150})
+            page.wait_for_timeout(1000)
             page.screenshot(path=str(ARTIFACTS / "docs-decide.png"))
+            page.set_viewport_size({"width": 1400, "height": 900})
             with page.expect_download() as download:
                 page.get_by_role("button", name="⬇️ Download the HTML report").click()
             report_path = ARTIFACTS / "docs-report.html"
