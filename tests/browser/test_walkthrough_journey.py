@@ -8,7 +8,9 @@ must make none. The journey's wall time is written to test-artifacts/walkthrough
 from __future__ import annotations
 
 import json
+import re
 import time
+import unicodedata
 from html.parser import HTMLParser
 
 import pytest
@@ -62,6 +64,22 @@ def ask(page, question: str) -> None:
     wait_idle(page)
     assert_no_exception(page)
     assert page.get_by_test_id("stChatMessage").count() == before + 2
+
+
+def tables_not_cut(pdf_path, markdown: str) -> None:
+    """Each report table's first and last row print on the same A4 page (print CSS at work)."""
+    from pypdf import PdfReader
+
+    def flat(text: str) -> str:  # PDF text has ligatures (ﬁ) and wraps lines anywhere
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+    pages = [flat(p.extract_text()) for p in PdfReader(pdf_path).pages]
+    assert pages, "the PDF has no pages"
+    for block in re.findall(r"((?:^\|.*\|\n)+)", markdown, re.M):
+        rows = [r for r in block.splitlines() if not r.startswith("|---")]
+        first, last = (flat(r.strip("|").split(" | ")[0])[:20] for r in (rows[0], rows[-1]))
+        on = [i for i, text in enumerate(pages) if first in text and last in text]
+        assert on, f"table {rows[0]!r} is cut across pages"
 
 
 def shot(page, name: str, height: int = 1000) -> None:
@@ -184,6 +202,7 @@ def test_walkthrough_from_an_empty_app_to_a_downloaded_report(app_server, page):
     report.pdf(path=str(ARTIFACTS / "walkthrough-report.pdf"), format="A4",
                print_background=True)
     report.close()
+    tables_not_cut(ARTIFACTS / "walkthrough-report.pdf", md)
 
     # An app restart keeps every check mark (they are read from the data dir).
     app_server.stop()
