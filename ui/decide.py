@@ -203,14 +203,14 @@ def cost_calculator(ev: Evidence) -> CostInputs:
         200_000,
         p.rag_request if p else 800,
         key="decide_prompt",
-        help="Default: the app's RAG system prompt + the style rules + "
-        "4 sources of 128 tokens + a question (counted with MiniLM).",
+        help="Default: the app's RAG system prompt + the style rules + the retrieved sources "
+        f"({p.sources if p else 0} tokens: k x chunk size) + a question, counted with MiniLM.",
     )
     removed = c2.number_input(
         "Tokens fine-tuning removes",
         0,
         200_000,
-        min(p.style_rules, int(prompt)) if p else 0,
+        p.style_rules if p else 0,  # a fixed default: a changing one would reset the widget
         key="decide_removed",
         help="Default: the style rules, which a fine-tuned model no longer needs in every prompt.",
     )
