@@ -76,3 +76,11 @@ def test_price_table_is_dated_and_fine_tuned_costs_more():
 
     assert PRICES_DATE[:4].isdigit()
     assert all(p.fine_tuned_per_m > p.base_per_m > 0 and p.training_per_m > 0 for p in PRICES)
+
+
+def test_training_prices_come_from_the_fine_tune_table():
+    from lib.decision.cost import training_price
+    from lib.finetune.dataset import PRICES_USD_PER_M
+
+    assert training_price("gpt-4o-mini") == PRICES_USD_PER_M["gpt-4o-mini-2024-07-18"]
+    assert training_price("gpt-4.1") == PRICES_USD_PER_M["gpt-4.1-2025-04-14"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lib.finetune.dataset import PRICES_USD_PER_M
+
 DAYS_PER_MONTH = 30.4  # 365 / 12
 # USD per 1M input tokens, base model and its fine-tuned version, as published on
 # openai.com/api/pricing. Editable in the guide because prices move.
@@ -21,15 +23,20 @@ class Price:
     model: str
     base_per_m: float
     fine_tuned_per_m: float
-    training_per_m: float  # as in lib.finetune.dataset.PRICES_USD_PER_M
+    training_per_m: float  # from lib.finetune.dataset.PRICES_USD_PER_M (the Fine-tune page's)
+
+
+def training_price(model: str) -> float:
+    """USD per 1M training tokens of a model's dated snapshot, from the Fine-tune page's table."""
+    return next(v for k, v in PRICES_USD_PER_M.items() if k.startswith(f"{model}-20"))
 
 
 PRICES: tuple[Price, ...] = (
-    Price("gpt-4.1-nano", 0.10, 0.20, 1.50),
-    Price("gpt-4o-mini", 0.15, 0.30, 3.00),
-    Price("gpt-4.1-mini", 0.40, 0.80, 5.00),
-    Price("gpt-4.1", 2.00, 3.00, 25.00),
-    Price("gpt-4o", 2.50, 3.75, 25.00),
+    Price("gpt-4.1-nano", 0.10, 0.20, training_price("gpt-4.1-nano")),
+    Price("gpt-4o-mini", 0.15, 0.30, training_price("gpt-4o-mini")),
+    Price("gpt-4.1-mini", 0.40, 0.80, training_price("gpt-4.1-mini")),
+    Price("gpt-4.1", 2.00, 3.00, training_price("gpt-4.1")),
+    Price("gpt-4o", 2.50, 3.75, training_price("gpt-4o")),
 )
 
 
