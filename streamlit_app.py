@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from ui.frame import available_pages, frame
+from ui.frame import frame
 
 frame("Home")
+
+from ui.walkthrough import step_state  # noqa: E402  (after frame: page config first)
 
 st.title("RAG Lab")
 st.markdown(
@@ -13,23 +15,73 @@ st.markdown(
     "*RAG changes what the model knows; fine-tuning changes how it behaves.*"
 )
 
-STEPS = {
-    "pages/documents.py": "Upload PDFs, text and Markdown — or load the sample fintech documents.",
-    "pages/search.py": "One query, three retrievers: vector vs keyword vs hybrid, side by side.",
-    "pages/chat.py": "A grounded assistant that cites its sources and says when it doesn't know.",
-    "pages/finetune.py": "Build a dataset from chat feedback and train a LoRA adapter on your CPU.",
-    "pages/compare.py": "Base vs fine-tuned, each with RAG off and on: the 2×2 grid.",
-    "pages/evaluate.py": "Measure recall@k, MRR and nDCG@10 per retrieval method.",
-    "pages/decide.py": "The decision framework, backed by what the app measured.",
-}
+state = step_state()
+# (title, paragraph, [(page, link label, icon)], [(done, what the check means)])
+STEPS = [
+    (
+        "Load the documents",
+        "Open **Documents** and click **Load sample documents**: eight Orbit Bank files (PDFs, "
+        "Markdown, text) are split into chunks and indexed for both vector and keyword search.",
+        [("pages/documents.py", "Open Documents", "📄")],
+        [(state.indexed, "documents indexed")],
+    ),
+    (
+        "Search an exact ID and a paraphrase",
+        "In the **Search lab**, click the example *v2.2 switch-off date*: an exact ID, which "
+        "keyword search finds and vector search may miss. Then click the paraphrase *What happens "
+        "to cash sitting in an account I forgot about for years?*: vector search matches meaning, "
+        "not words. Hybrid fuses the two lists.",
+        [("pages/search.py", "Open the Search lab", "🔎")],
+        [(state.search, "a search run")],
+    ),
+    (
+        "Ask a product question with RAG on and off",
+        "In **Chat**, ask *How much does the OB-7731 Metal card cost per month now?* With RAG "
+        "on, the answer quotes the documents and cites them; switch RAG off and the model guesses.",
+        [("pages/chat.py", "Open Chat", "💬")],
+        [(state.chat, "a chat answer")],
+    ),
+    (
+        "Switch to the fine-tuned model",
+        "In the sidebar, set **Model** to *Local fine-tuned* and ask again: the facts do not "
+        "improve, the tone does (the bank's opening line, risk wording and disclaimer).",
+        [("pages/chat.py", "Back to Chat", "💬")],
+        [(state.model, "a model switch")],
+    ),
+    (
+        "Run the 2×2 grid, then open the decision guide",
+        "**Compare** runs base and fine-tuned, each with RAG off and on, and scores facts and "
+        "style. The **Decision guide** turns that evidence and your answers into a recommendation "
+        "and a report for stakeholders.",
+        [
+            ("pages/compare.py", "Open Compare", "⚖️"),
+            ("pages/decide.py", "Open the Decision guide", "🧭"),
+        ],
+        [(state.grid, "a grid result"), (state.guide, "a saved guide")],
+    ),
+]
 
-st.subheader("The walkthrough")
-pages = [p for p in available_pages() if p[0] in STEPS]
-for number, (path, label, icon) in enumerate(pages, start=1):
-    left, right = st.columns([1, 3], vertical_alignment="center")
-    with left:
-        st.page_link(path, label=f"{number}. {label}", icon=icon)
-    right.write(STEPS[path])
+done_steps = sum(all(ok for ok, _ in checks) for *_, checks in STEPS)
+st.subheader(f"The walkthrough · {done_steps}/{len(STEPS)} done")
+st.progress(done_steps / len(STEPS))
+for number, (title, text, links, checks) in enumerate(STEPS, start=1):
+    complete = all(ok for ok, _ in checks)
+    with st.container(border=True, key=f"home_step_{number}"):
+        st.markdown(f"**{'✅' if complete else '⬜'} {number}. {title}**")
+        st.markdown(text)
+        cols = st.columns([1] * len(links) + [2], vertical_alignment="center")
+        for col, (path, label, icon) in zip(cols, links):
+            col.page_link(path, label=label, icon=icon)
+        cols[-1].caption(" · ".join(f"{'✅' if ok else '⬜'} {what}" for ok, what in checks))
+
+st.markdown(
+    "**Beyond the walkthrough.** The guide also reads an evaluation of the retrievers and a "
+    "batch of the 2×2 grid; it names what is missing and links the page that measures it."
+)
+more = st.columns(3)
+more[0].page_link("pages/evaluate.py", label="Evaluate retrieval", icon="📊")
+more[1].page_link("pages/finetune.py", label="Build a dataset and train", icon="🛠️")
+more[2].page_link("pages/compare.py", label="Run a batch of the grid", icon="⚖️")
 
 st.divider()
 st.caption(

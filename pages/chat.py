@@ -22,6 +22,7 @@ from lib.types import Answer, Hit, RagLabError  # noqa: E402
 from ui.browser_session import browser_session_id  # noqa: E402
 from ui.model_switch import current_model, ensure_ready  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
+from ui.walkthrough import mark  # noqa: E402
 
 log = logging.getLogger(__name__)
 METHODS = [m.value for m in Method]
@@ -240,4 +241,5 @@ if question := st.chat_input("Ask about your documents", key="chat_input"):
     with st.chat_message("assistant"):
         st.session_state.chat_history.append(answer_question(question))
     save_history(settings.data_dir, st.session_state.chat_history, SESSION)
+    mark("chat")
     st.rerun()  # redraw through the history loop: sources, timings and feedback widgets

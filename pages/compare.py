@@ -28,6 +28,7 @@ from ui.model_switch import current_secrets, model_for  # noqa: E402
 from ui.progress import job_status  # noqa: E402
 from ui.resources import get_settings, store_or_stop  # noqa: E402
 from ui.scorecard import cell_caption, scorecard_table  # noqa: E402
+from ui.walkthrough import mark  # noqa: E402
 
 settings = get_settings()
 
@@ -131,6 +132,7 @@ if st.button("▶️ Run the grid", key="cmp_run", type="primary", disabled=not 
         else:
             boxes[i].caption(cell_caption(result, expected))
     results = [done[i] for i in range(len(grid))]
+    mark("grid")
     st.session_state.cmp_last = {
         "question": question,
         "results": results,

@@ -16,6 +16,7 @@ from lib.types import Hit, ProviderError, RagLabError
 from ui import search_lab_html as lab_html
 from ui.frame import frame
 from ui.resources import get_settings, store_or_stop
+from ui.walkthrough import mark
 
 frame("Search lab")
 
@@ -120,6 +121,7 @@ else:
 if not query.strip():
     st.info("Type a query (Enter to search) or click an example.")
     st.stop()
+mark("search")
 
 fusion = FusionSettings(
     mode=FusionMode.from_str(mode),

@@ -50,6 +50,8 @@ KEPT_WIDGETS = (
     "docs_chunk_size", "docs_chunk_overlap",
     "ft_source", "ft_epochs", "ft_val_share", "ft_name", "ft_steps", "ft_lr", "ft_seed",
     "ft_oa_epochs", "ft_oa_suffix",
+    "decide_today", "decide_tuned", "decide_requests", "decide_prompt", "decide_removed",
+    "decide_horizon", "decide_to_label", "decide_minutes", "decide_rate",
 )
 
 

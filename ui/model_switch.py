@@ -25,6 +25,7 @@ from lib.generation.models import (
 )
 from lib.types import RagLabError
 from ui.resources import get_settings
+from ui.walkthrough import mark
 
 log = logging.getLogger(__name__)
 _SECRET_KEYS = ("openai_key", "compatible_url", "compatible_key", "compatible_model")
@@ -83,6 +84,8 @@ def ensure_ready(model: ChatModel) -> None:
 
 def _sync(widget_key: str, state_key: str) -> None:
     st.session_state[state_key] = st.session_state[widget_key]
+    if state_key == "model":
+        mark("model")  # the home page's step 4 check
 
 
 def render_model_switch() -> None:
