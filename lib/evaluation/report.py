@@ -275,6 +275,13 @@ class EvaluationReport:
         """The method with the highest nDCG@k."""
         return max(self.methods, key=lambda m: self.methods[m].ndcg)
 
+    def per_query_scores(self, metric: str = "ndcg") -> dict[str, list[float]]:
+        """method -> one figure per query, in query order (the paired tests' input)."""
+        return {
+            m: [getattr(q.metrics[m], metric) for q in self.queries if m in q.metrics]
+            for m in self.methods
+        }
+
     def outcome(self, query_id: str) -> QueryOutcome:
         """One query's outcome by id."""
         return next(q for q in self.queries if q.id == query_id)
