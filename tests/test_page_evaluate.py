@@ -34,9 +34,24 @@ def test_sample_queries_on_the_sample_index(sample_data_dir):
     assert saved["sweep"]["points"] and saved["per_query"]
     # the drill-down lists the three rankings of the chosen query
     assert at.selectbox(key="eval_query").options
+    # paired tests for every method pair, in the documented shape
+    sentences = [m.value for m in at.markdown if " − " in m.value and "p " in m.value]
+    assert len(sentences) == 3 and all("[" in s and "]" in s for s in sentences)
+    # the per-query diff: regressions filter shows only rows with a negative delta
+    at.radio(key="eval_query_filter").set_value("Regressed").run()
+    assert not at.exception
+    regressed = _diff_table(at)
+    assert (regressed["Δ"] < 0).all()
+    at.radio(key="eval_query_filter").set_value("All").run()
+    assert len(_diff_table(at)) == saved["queries"]
     # reopening the page shows the saved result without running anything
     again = open_page()
     assert not again.exception and again.dataframe[0].value.equals(table)
+
+
+def _diff_table(at: AppTest):
+    """The per-query diff table (the one with a delta column)."""
+    return next(d.value for d in at.dataframe if "Δ" in d.value.columns)
 
 
 def test_empty_index_offers_the_samples():

@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from lib.evaluation.api import SWEEPS
-from lib.evaluation.report import TIE, EvaluationReport, QueryOutcome, metric_names
+from lib.evaluation.report import EvaluationReport, metric_names
 from lib.retrieval.fusion import FusionMode
+from ui.evaluation_diff import show_method_diff, show_significance
 
 
 def show_report(report: EvaluationReport) -> None:
@@ -72,38 +73,7 @@ def show_sweep(report: EvaluationReport) -> None:
     st.altair_chart(line + rules, width="stretch")
 
 
-def _mark(delta: float) -> str:
-    return "🟢" if delta > TIE else "🔴" if delta < -TIE else "⚪"
-
-
-def _ranked_markdown(outcome: QueryOutcome, docs: tuple[str, ...]) -> str:
-    """A numbered list; relevant documents ticked, titles shown when ids are not names."""
-    lines = [
-        f"{i}. {'✅' if outcome.relevant.get(d, 0) > 0 else '▫️'} `{d}` "
-        f"{outcome.labels.get(d, '')[:60]}"
-        for i, d in enumerate(docs, start=1)
-    ]
-    return "\n".join(lines) or "_no results_"
-
-
 def show_drilldown(report: EvaluationReport) -> None:
-    """Queries where hybrid wins or loses against the better single method, with the lists."""
-    deltas = report.query_deltas()
-    if not deltas:
-        return
-    counts = report.win_loss()
-    st.markdown(
-        f"**Per query:** hybrid beats the better single method on {counts.wins} queries, "
-        f"ties on {counts.ties}, loses on {counts.losses}."
-    )
-    shown = [r for r in deltas if abs(r.delta) > TIE] or deltas
-    labels = {r.id: f"{_mark(r.delta)} {r.delta:+.2f} · {r.text[:90]}" for r in shown}
-    qid = st.selectbox("Query", list(labels), format_func=labels.get, key="eval_query")
-    outcome = report.outcome(qid)
-    st.write(
-        f"**{outcome.text}** — relevant: "
-        + ", ".join(f"`{d}` ({g})" for d, g in outcome.relevant.items() if g > 0)
-    )
-    for col, (method, docs) in zip(st.columns(len(outcome.ranked)), outcome.ranked.items()):
-        col.markdown(f"**{method}** · nDCG {outcome.metrics[method].ndcg:.3f}")
-        col.markdown(_ranked_markdown(outcome, docs))
+    """Paired tests for every method pair, then the per-query diff of two chosen methods."""
+    show_significance(report)
+    show_method_diff(report)
