@@ -31,6 +31,7 @@ from lib.retrieval.search import Method
 from lib.samples import sample_files
 from lib.types import ChunkSettings, RagLabError
 from ui.evaluation_report import show_report
+from ui.evaluation_runs import show_runs
 from ui.resources import get_settings, store_or_stop
 
 log = logging.getLogger(__name__)
@@ -224,3 +225,4 @@ if saved:
         else names[0]
     )
     show_report(saved[choice])
+show_runs(settings.data_dir)

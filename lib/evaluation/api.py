@@ -21,6 +21,7 @@ from lib.evaluation.report import (
     reference_lines,
     sweep_key,
 )
+from lib.evaluation.runs import fingerprint, save_run
 from lib.evaluation.runner import AGGREGATION, EvalConfig, app_doc_key, evaluate_index, sweep
 from lib.io import atomic_write_json
 from lib.retrieval.fusion import FusionMode, FusionSettings
@@ -186,7 +187,7 @@ def evaluate_beir(
         split=split,
         index_seconds=round(time.perf_counter() - started, 1),
     )
-    return run_evaluation(
+    result = run_evaluation(
         index,
         judged,
         data.qrels,
@@ -196,6 +197,7 @@ def evaluate_beir(
         sweep_parameter=sweep_parameter,
         progress=lambda f, label: report(0.6 + 0.4 * f, label),
     )
+    return replace(result, fingerprint=fingerprint(judged, data.qrels, data.corpus))
 
 
 def sample_queries(
@@ -235,7 +237,7 @@ def evaluate_store(
         _settings(config, store.embedder_name or store.embedder.name, chunking, documents=False),
         index="the app's index",
     )
-    return run_evaluation(
+    result = run_evaluation(
         store,
         queries,
         qrels,
@@ -246,6 +248,9 @@ def evaluate_store(
         sweep_parameter=sweep_parameter,
         progress=progress,
     )
+    listed = store.documents() if hasattr(store, "documents") else []
+    docs = [f"{d.name}\x00{getattr(d, 'sha256', '')}" for d in listed]
+    return replace(result, fingerprint=fingerprint(queries, qrels, docs))
 
 
 def result_path(data_dir: Path, dataset: str) -> Path:
@@ -255,9 +260,9 @@ def result_path(data_dir: Path, dataset: str) -> Path:
 
 
 def save_result(report: EvaluationReport, data_dir: Path) -> Path:
-    """Write the report (with per-query detail and its save time) atomically; returns the file."""
+    """Save the report as a new run and as its dataset's latest result; returns the latter."""
     path = result_path(data_dir, report.dataset)
-    stamped = report.stamped(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    stamped = save_run(report.stamped(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), data_dir)
     atomic_write_json(path, stamped.to_json(per_query=True), indent=1)
     return path
 

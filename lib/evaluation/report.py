@@ -256,6 +256,8 @@ class EvaluationReport:
     queries: tuple[QueryOutcome, ...] = ()  # empty when saved without per-query detail
     sweep: Sweep | None = None
     saved_at: str = ""
+    run_id: str = ""  # set when saved as a run (lib.evaluation.runs)
+    fingerprint: str = ""  # the judged queries, grades and corpus (lib.evaluation.runs)
 
     @property
     def k(self) -> int:
@@ -322,6 +324,10 @@ class EvaluationReport:
             out["per_query"] = [q.to_json() for q in self.queries]
         if self.saved_at:
             out["saved_at"] = self.saved_at
+        if self.run_id:
+            out["run_id"] = self.run_id
+        if self.fingerprint:
+            out["fingerprint"] = self.fingerprint
         return out
 
     @classmethod
@@ -340,6 +346,8 @@ class EvaluationReport:
             queries=tuple(QueryOutcome.from_json(q, k) for q in data.get("per_query", [])),
             sweep=Sweep.from_json(data["sweep"], k) if data.get("sweep") else None,
             saved_at=str(data.get("saved_at", "")),
+            run_id=str(data.get("run_id", "")),
+            fingerprint=str(data.get("fingerprint", "")),
         )
 
     def stamped(self, saved_at: str) -> EvaluationReport:
