@@ -224,5 +224,5 @@ if saved:
         if len(names) > 1
         else names[0]
     )
-    show_report(saved[choice])
+    show_report(saved[choice], settings.data_dir)
 show_runs(settings.data_dir)

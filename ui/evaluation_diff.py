@@ -5,9 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from lib.evaluation.diff import Change, QueryComparison, RankedDoc, Side, compare_query, counts
+from lib.evaluation.diff import (
+    Change,
+    QueryComparison,
+    RankedDoc,
+    Side,
+    compare_query,
+    counts,
+    only,
+)
 from lib.evaluation.diff import diff as query_diff
-from lib.evaluation.diff import only
 from lib.evaluation.report import SINGLE, EvaluationReport
 from lib.evaluation.significance import all_pairs
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from lib.evaluation.api import SWEEPS
 from lib.evaluation.report import EvaluationReport, metric_names
-from lib.retrieval.fusion import FusionMode
+from lib.retrieval.fusion import FusionMode, FusionSettings
+from lib.tuning import app_fusion, save_fusion
 from ui.evaluation_diff import show_method_diff, show_significance
 
 
-def show_report(report: EvaluationReport) -> None:
+def show_report(report: EvaluationReport, data_dir: Path | None = None) -> None:
     """Table, bar chart, sweep chart and per-query drill-down of one saved report."""
     names = metric_names(report.k)
     s, f = report.settings, report.settings.fusion
@@ -43,26 +47,33 @@ def show_report(report: EvaluationReport) -> None:
         )
     )
     st.altair_chart(bars, width="stretch")
-    show_sweep(report)
+    show_sweep(report, data_dir)
     show_drilldown(report)
 
 
-def show_sweep(report: EvaluationReport) -> None:
-    """nDCG@k along the swept parameter, each single method as a horizontal reference line."""
+def show_sweep(report: EvaluationReport, data_dir: Path | None = None) -> None:
+    """nDCG@k along the swept parameter with its 95% band; single methods as reference lines."""
     curve = report.sweep
     if curve is None or not curve.points:
         return
     label = SWEEPS[curve.parameter]
     st.markdown(f"**Sweep:** hybrid {curve.metric} as a function of {label}")
-    points = pd.DataFrame([{"value": p.value, "ndcg": p.metrics.ndcg} for p in curve.points])
-    line = (
-        alt.Chart(points)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("value:Q", title=label),
-            y=alt.Y("ndcg:Q", title=curve.metric, scale=alt.Scale(zero=False)),
-            tooltip=["value", alt.Tooltip("ndcg:Q", format=".4f")],
-        )
+    points = pd.DataFrame([
+        {"value": p.value, "ndcg": p.metrics.ndcg,
+         "low": p.metrics.ndcg if p.ci_low is None else p.ci_low,
+         "high": p.metrics.ndcg if p.ci_high is None else p.ci_high,
+         "mark": "as good as the best" if p.near_best is not False else "worse than the best"}
+        for p in curve.points
+    ])
+    x = alt.X("value:Q", title=label)
+    band = alt.Chart(points).mark_area(opacity=0.2).encode(x=x, y="low:Q", y2="high:Q")
+    line = alt.Chart(points).mark_line().encode(
+        x=x, y=alt.Y("ndcg:Q", title=curve.metric, scale=alt.Scale(zero=False)))
+    dots = alt.Chart(points).mark_point(filled=True, size=70).encode(
+        x=x, y="ndcg:Q",
+        shape=alt.Shape("mark:N", title=None),
+        tooltip=["value", alt.Tooltip("ndcg:Q", format=".4f"), alt.Tooltip("low:Q", format=".4f"),
+                 alt.Tooltip("high:Q", format=".4f"), "mark"],
     )
     refs = pd.DataFrame([{"method": m, "ndcg": v} for m, v in curve.reference.items()])
     rules = (
@@ -70,7 +81,40 @@ def show_sweep(report: EvaluationReport) -> None:
         .mark_rule(strokeDash=[6, 4])
         .encode(y="ndcg:Q", color="method:N", tooltip=["method", "ndcg"])
     )
-    st.altair_chart(line + rules, width="stretch")
+    st.altair_chart(band + line + dots + rules, width="stretch")
+    marked = [p for p in curve.points if p.near_best]
+    if marked:
+        st.caption(
+            f"Band: bootstrap 95% interval of the mean. Best {label} = {curve.best().value:g}; "
+            f"not significantly worse (paired test, p ≥ 0.05): "
+            + ", ".join(f"{p.value:g}" for p in marked) + "."
+        )
+    if data_dir is not None:
+        use_sweep_settings(report, data_dir)
+
+
+def use_sweep_settings(report: EvaluationReport, data_dir: Path) -> None:
+    """Pick a point of the sweep and make its fusion the app's (Search lab and Chat)."""
+    curve = report.sweep
+    assert curve is not None
+    values = [p.value for p in curve.points]
+    c1, c2 = st.columns([1, 2])
+    value = c1.selectbox(SWEEPS[curve.parameter], values, index=values.index(curve.best().value),
+                         format_func=lambda v: f"{v:g}", key="eval_use_value")
+    knob = int(value) if curve.key == "rrf_k" else float(value)
+    chosen = replace(report.settings.fusion, mode=curve.mode, normalization=curve.normalization,
+                     depth=curve.depth, **{curve.key: knob})
+    if c2.button("✅ Use these settings in the app", key="eval_use_settings"):
+        source = f"sweep of {SWEEPS[curve.parameter]} on {report.dataset}"
+        save_fusion(data_dir, chosen, f"{source}, run {report.run_id}" if report.run_id else source)
+        st.toast("Saved: the Search lab and Chat now use these fusion settings.")
+    st.caption(f"The app searches with: {fusion_label(app_fusion(data_dir))}.")
+
+
+def fusion_label(f: FusionSettings) -> str:
+    """`weighted (α 0.5, zscore, 50 candidates)` or `rrf (RRF k 60, 50 candidates)`."""
+    knobs = f"RRF k {f.rrf_k}" if f.mode is FusionMode.RRF else f"α {f.alpha}, {f.normalization}"
+    return f"{f.mode} ({knobs}, {f.depth} candidates)"
 
 
 def show_drilldown(report: EvaluationReport) -> None:

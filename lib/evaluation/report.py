@@ -104,6 +104,17 @@ class SweepPoint:
 
     value: float  # alpha, or RRF's k
     metrics: Metrics
+    ci_low: float | None = None  # bootstrap 95% interval of the mean nDCG@k (the band)
+    ci_high: float | None = None
+    p_vs_best: float | None = None  # paired test against the sweep's best point
+    near_best: bool | None = None  # not significantly worse than the best point
+
+    def interval_json(self) -> dict[str, Any]:
+        """The band and the comparison with the best point (empty when not computed)."""
+        if self.ci_low is None:
+            return {}
+        return {"ci_low": round(self.ci_low, DIGITS), "ci_high": round(self.ci_high or 0, DIGITS),
+                "p_vs_best": self.p_vs_best, "near_best": self.near_best}
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,10 @@ class Sweep:
         """The figure the curve shows."""
         return f"ndcg@{self.k}"
 
+    def best(self) -> SweepPoint:
+        """The point with the highest nDCG@k (the first of equals)."""
+        return max(self.points, key=lambda p: p.metrics.ndcg)
+
     def to_json(self) -> dict[str, Any]:
         """The saved curve."""
         return {
@@ -140,7 +155,10 @@ class Sweep:
             "normalization": self.normalization,
             "depth": self.depth,
             "metric": self.metric,
-            "points": [{self.key: p.value, **p.metrics.headline().to_json()} for p in self.points],
+            "points": [
+                {self.key: p.value, **p.metrics.headline().to_json(), **p.interval_json()}
+                for p in self.points
+            ],
             "reference": dict(self.reference),
         }
 
@@ -148,7 +166,11 @@ class Sweep:
     def from_json(cls, data: Mapping[str, Any], k: int) -> Sweep:
         """A saved curve back into a Sweep."""
         key = sweep_key(data["parameter"])
-        points = tuple(SweepPoint(p[key], Metrics.from_scores(p, k)) for p in data["points"])
+        points = tuple(
+            SweepPoint(p[key], Metrics.from_scores(p, k), p.get("ci_low"), p.get("ci_high"),
+                       p.get("p_vs_best"), p.get("near_best"))
+            for p in data["points"]
+        )
         return cls(
             data["parameter"], data["normalization"], data["depth"], k, points, data["reference"]
         )

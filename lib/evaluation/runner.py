@@ -127,10 +127,25 @@ def sweep(
     doc_key: DocKey = beir_doc_key,
     progress: Progress | None = None,
 ) -> list[dict[str, float]]:
-    """Hybrid metrics for each fusion setting in `grid`, retrieving each query only once.
+    """Hybrid mean metrics for each fusion setting in `grid` (see sweep_per_query)."""
+    per_point = sweep_per_query(index, queries, qrels, grid, config, doc_key, progress)
+    return [mean_metrics(points) for points in per_point]
+
+
+def sweep_per_query(
+    index: SearchIndex,
+    queries: Mapping[str, str],
+    qrels: Mapping[str, Mapping[str, int]],
+    grid: Sequence[FusionSettings],
+    config: EvalConfig = EvalConfig(),
+    doc_key: DocKey = beir_doc_key,
+    progress: Progress | None = None,
+) -> list[list[dict[str, float]]]:
+    """Hybrid per-query metrics for each fusion setting in `grid`, retrieving each query once.
 
     Re-fusing the same candidate lists is what hybrid_search does internally
     (fuse(vector top-depth, keyword top-depth)), so each point equals a full run.
+    Queries come in the same order at every point (paired tests compare points).
     """
     ids = [q for q in qrels if q in queries and any(g >= 1 for g in qrels[q].values())]
     per_point: list[list[dict[str, float]]] = [[] for _ in grid]
@@ -145,4 +160,4 @@ def sweep(
             per_point[i].append(query_metrics(docs, qrels[qid], config.k, config.gain))
         if progress is not None and (n % 10 == 9 or n + 1 == len(ids)):
             progress((n + 1) / len(ids), f"sweep {n + 1}/{len(ids)}")
-    return [mean_metrics(points) for points in per_point]
+    return per_point

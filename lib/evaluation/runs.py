@@ -142,13 +142,16 @@ class RunComparison:
         n = counts(self.rows)
         k = self.new.k
         mean_a = sum(r.a for r in self.rows) / max(1, len(self.rows))
-        lines = [
+        head = (
             f"compared with run {self.base.run_id} ({self.base.dataset}, {self.base.saved_at}): "
             f"{self.method} {self.metric}@{k} {mean_a:.4f} -> {mean_a - self.drop:.4f} "
-            f"on {len(self.rows)} shared queries",
+            f"on {len(self.rows)} shared queries"
+        )
+        tally = (
             f"{n[Change.IMPROVED]} improved, {n[Change.REGRESSED]} regressed, "
-            f"{n[Change.SAME]} unchanged",
-        ]
+            f"{n[Change.SAME]} unchanged"
+        )
+        lines = [head, tally]
         if self.test is not None:
             lines.append(self.test.sentence(4))
         if not self.same_data:
