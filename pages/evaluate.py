@@ -31,6 +31,7 @@ from lib.retrieval.search import Method
 from lib.samples import sample_files
 from lib.types import ChunkSettings, RagLabError
 from ui.evaluation_report import show_report
+from ui.abstention import show_abstention
 from ui.evaluation_runs import show_runs
 from ui.resources import get_settings, store_or_stop
 
@@ -226,3 +227,4 @@ if saved:
     )
     show_report(saved[choice], settings.data_dir)
 show_runs(settings.data_dir)
+show_abstention(store, settings.data_dir)

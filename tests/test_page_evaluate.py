@@ -114,3 +114,17 @@ def test_two_saved_runs_state_which_queries_regressed(isolated_data_dir):
     assert len(options) == 1 and options[0].startswith("▼") and "first" in options[0]
     listing = "\n".join(m.value for m in at.markdown)
     assert "`d1`" in listing and "✅ rel 2" in listing  # the base list, judged from the qrels
+
+
+def test_abstention_curve_picks_and_saves_chats_threshold(sample_data_dir):
+    from lib.tuning import app_min_confidence
+
+    at = open_page()
+    at.button(key="eval_scope_run").click().run()
+    assert not at.exception, at.exception
+    assert any("of in-scope questions" in m.value for m in at.markdown)
+    at.slider(key="eval_scope_threshold").set_value(0.5).run()
+    assert any("threshold of **0.50**" in m.value for m in at.markdown)
+    at.button(key="eval_scope_save").click().run()
+    assert not at.exception
+    assert app_min_confidence(sample_data_dir) == 0.5
