@@ -16,6 +16,8 @@ def test_sweep_settings_saved_on_evaluate_are_the_search_labs_defaults(sample_da
     at.button(key="eval_run").click().run()
     assert not at.exception, at.exception
     assert any("not significantly worse" in c.value for c in at.caption)
+    advice = [a.value for a in [*at.info, *at.warning] if "Recommendation" in a.value]
+    assert len(advice) == 1 and "samples" in advice[0]
     at.selectbox(key="eval_use_value").set_value(20).run()
     at.button(key="eval_use_settings").click().run()
     assert not at.exception

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.evaluation.api import SWEEPS
+from lib.evaluation.recommend import recommend
 from lib.evaluation.report import EvaluationReport, metric_names
 from lib.retrieval.fusion import FusionMode, FusionSettings
 from lib.tuning import app_fusion, save_fusion
@@ -89,6 +90,8 @@ def show_sweep(report: EvaluationReport, data_dir: Path | None = None) -> None:
             f"not significantly worse (paired test, p ≥ 0.05): "
             + ", ".join(f"{p.value:g}" for p in marked) + "."
         )
+    if (rec := recommend(report)) is not None:
+        (st.warning if rec.changed else st.info)(f"**Recommendation:** {rec.reason}")
     if data_dir is not None:
         use_sweep_settings(report, data_dir)
 
