@@ -101,3 +101,20 @@ def test_cli_gate_exit_codes(tmp_path):
 
     missing = run_cli(str(folder), "--compare", "nope", data_dir=data_dir)
     assert missing.returncode == 2 and "no saved run" in missing.stderr
+
+
+def test_cli_gain_flag_changes_graded_ndcg(tmp_path):
+    folder, data_dir = make_folder(tmp_path), tmp_path / "data"
+    qrels = folder / "qrels" / "test.tsv"
+    # make the collection graded: query 1 has a grade-3 and a grade-1 document
+    qrels.write_text(qrels.read_text().replace("1\td1\t1", "1\td1\t1\n1\td2\t3"))
+    figures = {}
+    for gain in ("exponential", "linear"):
+        out = tmp_path / f"{gain}.json"
+        proc = run_cli(str(folder), "--methods", "keyword", "--gain", gain, "--json", str(out),
+                       "--no-save", "--per-query", data_dir=data_dir)
+        assert proc.returncode == 0, proc.stderr
+        row = next(q for q in json.loads(out.read_text())["per_query"] if q["id"] == "1")
+        figures[gain] = row["metrics"]["keyword"]["ndcg@10"]
+    assert figures["exponential"] != pytest.approx(figures["linear"], abs=1e-4)
+    assert not list((data_dir / "results").glob("runs/*.json"))  # --no-save

@@ -17,6 +17,10 @@ from lib.tuning import app_fusion, save_fusion
 from ui.evaluation_diff import show_method_diff, show_significance
 
 
+SEARCH_FUSION_WIDGETS = ("search_mode", "search_rrf_k", "search_alpha", "search_normalization",
+                         "search_depth")
+
+
 def show_report(report: EvaluationReport, data_dir: Path | None = None) -> None:
     """Table, bar chart, sweep chart and per-query drill-down of one saved report."""
     names = metric_names(report.k)
@@ -110,6 +114,10 @@ def use_sweep_settings(report: EvaluationReport, data_dir: Path) -> None:
     if c2.button("✅ Use these settings in the app", key="eval_use_settings"):
         source = f"sweep of {SWEEPS[curve.parameter]} on {report.dataset}"
         save_fusion(data_dir, chosen, f"{source}, run {report.run_id}" if report.run_id else source)
+        # the Search lab keeps its widgets across pages (ui.frame.KEPT_WIDGETS): drop them so
+        # it starts from the saved fusion instead of what was last typed there
+        for key in SEARCH_FUSION_WIDGETS:
+            st.session_state.pop(key, None)
         st.toast("Saved: the Search lab and Chat now use these fusion settings.")
     st.caption(f"The app searches with: {fusion_label(app_fusion(data_dir))}.")
 

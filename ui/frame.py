@@ -45,6 +45,7 @@ KEPT_WIDGETS = (
     "search_depth", "search_top_k", "search_rerank",
     "eval_source", "eval_folder", "eval_split", "eval_methods", "eval_k", "eval_sweep",
     "eval_fusion", "eval_rrf_k", "eval_alpha", "eval_norm", "eval_depth", "eval_whole_docs",
+    "eval_gain",
     "cmp_question", "cmp_batch_set", "cmp_batch_n",
     "docs_chunk_size", "docs_chunk_overlap",
     "ft_source", "ft_epochs", "ft_val_share", "ft_name", "ft_steps", "ft_lr", "ft_seed",

@@ -27,6 +27,7 @@ from lib.config import load_settings
 from lib.evaluation.api import SWEEPS, evaluate_beir
 from lib.evaluation.cache import cache_root
 from lib.evaluation.diff import METRICS
+from lib.evaluation.metrics import GAINS
 from lib.evaluation.progress import ProgressBar
 from lib.evaluation.report import EvaluationReport, metric_names
 from lib.evaluation.runner import EvalConfig
@@ -52,6 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--k", type=int, default=10, help="cut-off for nDCG/recall/MRR (default: 10)")
     p.add_argument("--json", type=Path, help="write the report here")
+    p.add_argument(
+        "--gain",
+        choices=GAINS,
+        default="exponential",
+        help="nDCG gain for graded judgments: 2^grade-1 (default) or the grade (trec_eval)",
+    )
     p.add_argument(
         "--per-query", action="store_true", help="include per-query rankings in the JSON"
     )
@@ -111,7 +118,7 @@ def build_config(args: argparse.Namespace) -> EvalConfig:
         normalization=args.norm,
         depth=args.depth,
     )
-    return EvalConfig(methods=methods, k=args.k, fusion=fusion)
+    return EvalConfig(methods=methods, k=args.k, fusion=fusion, gain=args.gain)
 
 
 def format_table(report: EvaluationReport) -> str:
