@@ -24,15 +24,15 @@ from lib.evaluation.api import (  # after frame(): page config comes first
 from lib.evaluation.archive import datasets_dir, extract_beir_zip
 from lib.evaluation.beir import available_splits, check_folder
 from lib.evaluation.cache import cache_root
-from lib.evaluation.report import EvaluationReport
 from lib.evaluation.metrics import GAINS
+from lib.evaluation.report import EvaluationReport
 from lib.evaluation.runner import EvalConfig
 from lib.retrieval.fusion import FusionMode, FusionSettings, Normalization
 from lib.retrieval.search import Method
 from lib.samples import sample_files
 from lib.types import ChunkSettings, RagLabError
-from ui.evaluation_report import show_report
 from ui.abstention import show_abstention
+from ui.evaluation_report import show_report
 from ui.evaluation_runs import show_runs
 from ui.resources import get_settings, store_or_stop
 

@@ -16,7 +16,6 @@ from lib.retrieval.fusion import FusionMode, FusionSettings
 from lib.tuning import app_fusion, save_fusion
 from ui.evaluation_diff import show_method_diff, show_significance
 
-
 SEARCH_FUSION_WIDGETS = ("search_mode", "search_rrf_k", "search_alpha", "search_normalization",
                          "search_depth")
 
