@@ -51,6 +51,8 @@ def show_report(report: EvaluationReport, data_dir: Path | None = None) -> None:
         )
     )
     st.altair_chart(bars, width="stretch")
+    if (rec := recommend(report)) is not None:
+        (st.warning if rec.changed else st.info)(f"**Recommendation:** {rec.reason}")
     show_sweep(report, data_dir)
     show_drilldown(report)
 
@@ -93,8 +95,6 @@ def show_sweep(report: EvaluationReport, data_dir: Path | None = None) -> None:
             f"not significantly worse (paired test, p ≥ 0.05): "
             + ", ".join(f"{p.value:g}" for p in marked) + "."
         )
-    if (rec := recommend(report)) is not None:
-        (st.warning if rec.changed else st.info)(f"**Recommendation:** {rec.reason}")
     if data_dir is not None:
         use_sweep_settings(report, data_dir)
 
