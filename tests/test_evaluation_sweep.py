@@ -51,3 +51,62 @@ def _settings(config):
     from lib.evaluation.report import RunSettings
 
     return RunSettings(config.k, config.methods, config.fusion, "minilm", {}, "max", 50, "", "")
+
+
+
+class _Embedder:
+    name, dim = "fake", 2
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.array([float(len(text)), 1.0])
+
+
+class ExactIndex:
+    """40 documents with seeded per-query scores; any document can be scored exactly."""
+
+    def __init__(self, seed: int = 3):
+        rng = np.random.default_rng(seed)
+        self.docs = [f"d{i}" for i in range(40)]
+        self.vec = {q: dict(zip(self.docs, rng.uniform(0, 1, 40))) for q in QUERIES.values()}
+        self.kw = {q: dict(zip(self.docs, rng.exponential(2, 40))) for q in QUERIES.values()}
+        self.embedder = _Embedder()
+        self._by_len = {len(q): q for q in QUERIES.values()}
+
+    def _top(self, scores: dict, k: int) -> list[tuple[str, float]]:
+        return sorted(scores.items(), key=lambda x: -x[1])[:k]
+
+    def vector_query(self, embedding, k):
+        return self._top(self.vec[self._by_len[int(embedding[0])]], k)
+
+    def keyword_query(self, query, k):
+        return self._top(self.kw[query], k)
+
+    def vector_scores(self, embedding, ids):
+        return {d: self.vec[self._by_len[int(embedding[0])]][d] for d in ids}
+
+    def keyword_scores(self, query, ids):
+        return {d: self.kw[query][d] for d in ids}
+
+    def chunk(self, chunk_id):
+        from lib.types import Chunk
+
+        return Chunk(chunk_id, chunk_id, chunk_id, None, None, 0, 1, chunk_id)
+
+
+def test_weighted_sweep_points_score_the_union_exactly_like_hybrid():
+    # shallow lists over random scores: each side misses documents the other found, so a
+    # guessed floor score (plain weighted fusion) and the exact score rank differently
+    from dataclasses import replace
+
+    from lib.evaluation.runner import evaluate_index, sweep
+    from lib.retrieval.search import ExactScores
+
+    fake = ExactIndex()
+    assert isinstance(fake, ExactScores)
+    qrels = {q: {f"d{i}": 1 for i in range(0, 40, 3)} for q in QUERIES}
+    for alpha in (0.3, 0.5, 0.7):
+        base = FusionSettings(mode="weighted", alpha=alpha, depth=8)
+        config = EvalConfig(methods=("hybrid",), k=5, fusion=base, candidates=8)
+        means, _ = evaluate_index(fake, QUERIES, qrels, config)
+        points = sweep(fake, QUERIES, qrels, [base, replace(base, alpha=0.0)], config)
+        assert points[0] == pytest.approx(means["hybrid"]), alpha
