@@ -30,3 +30,6 @@ def test_sweep_settings_saved_on_evaluate_are_the_search_labs_defaults(sample_da
     assert not search.exception
     assert search.radio(key="search_mode").value == "RRF"
     assert search.slider(key="search_rrf_k").value == 20
+    # the sidebar of every page (Chat's too) says what was chosen
+    assert any("Chosen on Evaluate" in c.value and "RRF k 20" in c.value
+               for c in search.sidebar.caption)

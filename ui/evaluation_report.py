@@ -12,9 +12,10 @@ import streamlit as st
 from lib.evaluation.api import SWEEPS
 from lib.evaluation.recommend import recommend
 from lib.evaluation.report import EvaluationReport, metric_names
-from lib.retrieval.fusion import FusionMode, FusionSettings
+from lib.retrieval.fusion import FusionMode
 from lib.tuning import app_fusion, save_fusion
 from ui.evaluation_diff import show_method_diff, show_significance
+from ui.format import fusion_label
 
 SEARCH_FUSION_WIDGETS = ("search_mode", "search_rrf_k", "search_alpha", "search_normalization",
                          "search_depth")
@@ -119,12 +120,6 @@ def use_sweep_settings(report: EvaluationReport, data_dir: Path) -> None:
             st.session_state.pop(key, None)
         st.toast("Saved: the Search lab and Chat now use these fusion settings.")
     st.caption(f"The app searches with: {fusion_label(app_fusion(data_dir))}.")
-
-
-def fusion_label(f: FusionSettings) -> str:
-    """`weighted (α 0.5, zscore, 50 candidates)` or `rrf (RRF k 60, 50 candidates)`."""
-    knobs = f"RRF k {f.rrf_k}" if f.mode is FusionMode.RRF else f"α {f.alpha}, {f.normalization}"
-    return f"{f.mode} ({knobs}, {f.depth} candidates)"
 
 
 def show_drilldown(report: EvaluationReport) -> None:

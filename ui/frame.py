@@ -8,7 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from lib.types import RagLabError
-from ui.resources import get_store
+from ui.format import fusion_label
+from ui.resources import get_settings, get_store
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,7 @@ def frame(title: str) -> None:
         st.divider()
         _model_switch()
         _index_status()
+        _tuned_status()
 
 
 def _model_switch() -> None:
@@ -80,6 +82,18 @@ def _model_switch() -> None:
     except ImportError:
         return
     render_model_switch()
+
+
+def _tuned_status() -> None:
+    """What was saved on Evaluate, so Search lab and Chat users see what they run with."""
+    from lib.tuning import load_tuned  # a JSON read per run; nothing when never saved
+
+    tuned = load_tuned(get_settings().data_dir)
+    parts = [f"search: {fusion_label(tuned.fusion)}"] if tuned.fusion else []
+    if tuned.min_confidence is not None:
+        parts.append(f"Chat abstains below {tuned.min_confidence:.2f}")
+    if parts:
+        st.caption("Chosen on Evaluate — " + " · ".join(parts))
 
 
 def _index_status() -> None:
