@@ -23,13 +23,16 @@ def _chart(curve: AbstentionCurve, marks: dict[str, float]) -> alt.Chart:
     x = alt.X("false answers:Q", title="out-of-scope questions answered anyway",
               scale=alt.Scale(domain=[0, 1]))
     y = alt.Y("answered:Q", title="in-scope questions answered", scale=alt.Scale(domain=[0, 1]))
-    line = alt.Chart(points).mark_line(point=True, interpolate="step-after").encode(
-        x=x, y=y, tooltip=[alt.Tooltip("threshold:Q", format=".3f"), "answered", "false answers"])
+    # drawn in threshold order (high to low): the curve climbs as the threshold drops
+    line = alt.Chart(points).mark_line(point=True).encode(
+        x=x, y=y, order=alt.Order("threshold:Q", sort="descending"),
+        tooltip=[alt.Tooltip("threshold:Q", format=".3f"), "answered", "false answers"])
     chosen = pd.DataFrame([{"which": name, "answered": curve.at(t).answered,
                             "false answers": curve.at(t).false_answers, "threshold": t}
                            for name, t in marks.items()])
-    dots = alt.Chart(chosen).mark_point(size=160, filled=True).encode(
+    dots = alt.Chart(chosen).mark_point(size=260, filled=False, strokeWidth=3).encode(
         x="false answers:Q", y="answered:Q", color=alt.Color("which:N", title=None),
+        shape=alt.Shape("which:N", title=None),
         tooltip=["which", alt.Tooltip("threshold:Q", format=".3f")])
     return line + dots
 

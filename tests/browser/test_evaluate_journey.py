@@ -49,3 +49,13 @@ def test_two_runs_compare_and_a_regressed_query_opens(app_server, page):
     page.set_viewport_size({"width": 1400, "height": 2400})
     wait_idle(page)
     page.screenshot(path=str(ARTIFACTS / "evaluate-runs-diff.png"), full_page=True)
+
+    # the abstention curve on the sample questions, the app's threshold marked
+    page.get_by_role("button", name="📈 Draw the abstention curve").click()
+    main.get_by_text("of in-scope questions").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    chart = main.get_by_test_id("stVegaLiteChart").last
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # let Vega draw
+    chart.screenshot(path=str(ARTIFACTS / "evaluate-abstention.png"))
