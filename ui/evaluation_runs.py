@@ -36,9 +36,27 @@ def _row(r: EvaluationReport) -> dict:
     }
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _runs(data_dir: str, stamp: tuple) -> list[EvaluationReport]:
+    return list_runs(Path(data_dir))
+
+
+def _stamp(data_dir: Path) -> tuple:
+    """Names, sizes and mtimes of the saved files: the cache key (a new run changes it)."""
+    folder = Path(data_dir) / "results"
+    stamps = []
+    for path in [*folder.glob("evaluation-*.json"), *folder.glob("runs/*.json")]:
+        try:
+            info = path.stat()
+        except OSError:  # removed since the glob: it will not be listed either
+            continue
+        stamps.append((str(path), info.st_size, info.st_mtime_ns))
+    return tuple(sorted(stamps))
+
+
 def show_runs(data_dir: Path) -> None:
     """Every saved run in a table; pick two to see which queries regressed."""
-    runs = list_runs(data_dir)
+    runs = _runs(str(data_dir), _stamp(data_dir))
     if not runs:
         return
     st.divider()
