@@ -16,6 +16,7 @@ frame("Chat")
 from lib.chat.feedback import FeedbackRecord, new_record, save_feedback  # noqa: E402
 from lib.chat.history import ChatMessage, load_history, save_history  # noqa: E402
 from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
+from lib.tuning import apply_tuned  # noqa: E402  (fusion and threshold chosen on Evaluate)
 from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
@@ -212,7 +213,7 @@ def answer_question(question: str) -> ChatMessage:
     """Retrieve, stream and cite; every failure becomes one line in the message."""
     rag = st.session_state.chat_rag
     msg = ChatMessage("assistant", "", question=question, rag=rag)
-    rs = RagSettings(rag=rag, method=st.session_state.chat_method, k=st.session_state.chat_k)
+    rs = apply_tuned(settings.data_dir, RagSettings(rag=rag, method=st.session_state.chat_method, k=st.session_state.chat_k))
     stream = None
     try:
         ensure_ready(model)

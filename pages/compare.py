@@ -24,6 +24,7 @@ from lib.compare.results import GridSummary, load_results  # noqa: E402
 from lib.compare.style import RULE_IDS  # noqa: E402
 from lib.generation.models import LOCAL_BASE, LOCAL_FINE_TUNED, list_models  # noqa: E402
 from lib.types import RagLabError  # noqa: E402
+from ui.compare_drilldown import show_batch_drilldown  # noqa: E402
 from ui.model_switch import current_secrets, model_for  # noqa: E402
 from ui.progress import job_status  # noqa: E402
 from ui.resources import get_settings, store_or_stop  # noqa: E402
@@ -205,6 +206,7 @@ def batch_panel() -> None:
     elif saved := load_results(settings.data_dir):
         st.caption(f"Last saved batch ({saved.n_questions} questions, {saved.created_at}):")
         st.dataframe(averages_table(saved.summary))
+        show_batch_drilldown(saved)
 
 
 batch_panel()

@@ -24,13 +24,16 @@ from lib.evaluation.api import (  # after frame(): page config comes first
 from lib.evaluation.archive import datasets_dir, extract_beir_zip
 from lib.evaluation.beir import available_splits, check_folder
 from lib.evaluation.cache import cache_root
+from lib.evaluation.metrics import GAINS
 from lib.evaluation.report import EvaluationReport
 from lib.evaluation.runner import EvalConfig
 from lib.retrieval.fusion import FusionMode, FusionSettings, Normalization
 from lib.retrieval.search import Method
 from lib.samples import sample_files
 from lib.types import ChunkSettings, RagLabError
+from ui.abstention import show_abstention
 from ui.evaluation_report import show_report
+from ui.evaluation_runs import show_runs
 from ui.resources import get_settings, store_or_stop
 
 log = logging.getLogger(__name__)
@@ -69,12 +72,15 @@ def read_config() -> tuple[EvalConfig, str | None, ChunkSettings | None]:
             "Normalisation", norms, index=norms.index(app.normalization), key="eval_norm"
         )
         depth = f5.number_input("Candidates", 1, 500, app.depth, key="eval_depth")
-        whole = st.checkbox("BEIR: index whole documents (no chunking)", key="eval_whole_docs")
+        g1, g2 = st.columns(2)
+        whole = g1.checkbox("BEIR: index whole documents (no chunking)", key="eval_whole_docs")
+        gain = g2.selectbox("nDCG gain (graded judgments)", GAINS, key="eval_gain",
+                            help="2^grade − 1 (default) or the grade itself, as trec_eval")
     fusion = FusionSettings(
         mode=mode, rrf_k=int(rrf_k), alpha=float(alpha), normalization=norm, depth=int(depth)
     )
     chunking = None if whole else ChunkSettings(settings.chunk_size, settings.chunk_overlap)
-    config = EvalConfig(methods=tuple(methods or defaults.methods), k=int(k), fusion=fusion)
+    config = EvalConfig(tuple(methods or defaults.methods), int(k), fusion, gain=gain)
     return config, sweep, chunking
 
 
@@ -223,4 +229,6 @@ if saved:
         if len(names) > 1
         else names[0]
     )
-    show_report(saved[choice])
+    show_report(saved[choice], settings.data_dir)
+show_runs(settings.data_dir)
+show_abstention(store, settings.data_dir)

@@ -12,6 +12,7 @@ from lib.retrieval.fusion import FusionMode, FusionSettings, Normalization
 from lib.retrieval.rerank import RerankClient
 from lib.retrieval.search import hybrid_search, keyword_search, vector_search
 from lib.samples import labelled_queries
+from lib.tuning import app_fusion
 from lib.types import Hit, ProviderError, RagLabError
 from ui import search_lab_html as lab_html
 from ui.frame import frame
@@ -37,6 +38,7 @@ if store.n_chunks == 0:
     st.stop()
 
 settings = get_settings()
+tuned = app_fusion(settings.data_dir)  # defaults: the fusion saved from an Evaluate sweep
 labelled = labelled_queries()
 st.session_state.setdefault("search_query", "")
 
@@ -66,6 +68,7 @@ c_mode, c_param, c_depth, c_k, c_rerank = st.columns([1.2, 1.5, 1, 1, 1.3])
 mode = c_mode.radio(
     "Fusion",
     ["Weighted", "RRF"],  # weighted z-score is the default: best on SciFact (README)
+    index=0 if tuned.mode is FusionMode.WEIGHTED else 1,
     horizontal=True,
     key="search_mode",
     help="Weighted adds α·vector + (1−α)·keyword after normalising each retriever's scores, "
@@ -77,7 +80,7 @@ if mode == "RRF":
         "RRF k",
         0,
         200,
-        60,
+        min(tuned.rrf_k, 200),
         key="search_rrf_k",
         help="60 is the constant from Cormack et al. (2009); larger k flattens ranks.",
     )
@@ -87,7 +90,7 @@ else:
         "α (vector weight)",
         0.0,
         1.0,
-        0.5,
+        tuned.alpha,
         0.05,
         key="search_alpha",
         help="0 = keyword only, 1 = vector only; 0.4–0.6 is best on SciFact.",
@@ -95,6 +98,7 @@ else:
     normalization = c_mode.radio(
         "Normalise scores",
         [Normalization.ZSCORE, Normalization.MINMAX],
+        index=0 if tuned.normalization is Normalization.ZSCORE else 1,
         format_func={Normalization.ZSCORE: "z-score", Normalization.MINMAX: "min-max"}.get,
         horizontal=True,
         key="search_normalization",
@@ -105,7 +109,7 @@ depth = c_depth.number_input(
     "Depth",
     1,
     200,
-    50,
+    min(tuned.depth, 200),
     key="search_depth",
     help="Candidates each retriever contributes before fusing.",
 )

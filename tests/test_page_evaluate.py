@@ -34,9 +34,32 @@ def test_sample_queries_on_the_sample_index(sample_data_dir):
     assert saved["sweep"]["points"] and saved["per_query"]
     # the drill-down lists the three rankings of the chosen query
     assert at.selectbox(key="eval_query").options
+    # paired tests for every method pair, in the documented shape
+    sentences = [m.value for m in at.markdown if " − " in m.value and "p " in m.value]
+    assert len(sentences) == 3 and all("[" in s and "]" in s for s in sentences)
+    # the per-query diff: regressions filter shows only rows with a negative delta
+    at.radio(key="eval_query_filter").set_value("Regressed").run()
+    assert not at.exception
+    regressed = _diff_table(at)
+    assert (regressed["Δ"] < 0).all()
+    at.radio(key="eval_query_filter").set_value("All").run()
+    assert len(_diff_table(at)) == saved["queries"]
     # reopening the page shows the saved result without running anything
     again = open_page()
     assert not again.exception and again.dataframe[0].value.equals(table)
+    # a second run: the runs table lists both, and the two compare query by query
+    again.button(key="eval_run").click().run()
+    assert not again.exception, again.exception
+    runs = next(d.value for d in again.dataframe if "run" in d.value.columns)
+    assert len(runs) == 2 and set(runs["dataset"]) == {"samples"}
+    assert again.selectbox(key="eval_run_base").value != again.selectbox(key="eval_run_new").value
+    assert any("No query regressed" in s.value for s in again.success)  # same index, same data
+    assert again.selectbox(key="eval_runs_query").options
+
+
+def _diff_table(at: AppTest):
+    """The per-query diff table (the one with a delta column)."""
+    return next(d.value for d in at.dataframe if "Δ" in d.value.columns)
 
 
 def test_empty_index_offers_the_samples():
@@ -71,3 +94,37 @@ def test_uploaded_zip_is_validated_then_evaluated(tmp_path, isolated_data_dir):
     assert at.dataframe[0].value.loc["hybrid", "recall@10"] == 1.0
     assert (isolated_data_dir / "results" / "evaluation-tiny.json").is_file()
     assert (isolated_data_dir / "datasets" / "beir" / "tiny" / "corpus.jsonl.gz").is_file()
+
+
+def test_two_saved_runs_state_which_queries_regressed(isolated_data_dir):
+    from dataclasses import replace
+
+    from lib.evaluation.runs import save_run
+    from tests.test_evaluation_diff import RUNS, report
+
+    worse = {q: ("d7", "d8", "d3") if q == "q1" else d for q, d in RUNS["hybrid"].items()}
+    save_run(replace(report(RUNS), saved_at="2026-01-01T00:00:00Z"), isolated_data_dir)
+    save_run(replace(report({**RUNS, "hybrid": worse}), saved_at="2026-01-02T00:00:00Z"),
+             isolated_data_dir)
+    at = open_page()
+    assert not at.exception
+    assert any("1 queries regressed" in w.value and "first" in w.value for w in at.warning)
+    at.radio(key="eval_runs_query_filter").set_value("Regressed").run()
+    options = at.selectbox(key="eval_runs_query").options
+    assert len(options) == 1 and options[0].startswith("▼") and "first" in options[0]
+    listing = "\n".join(m.value for m in at.markdown)
+    assert "`d1`" in listing and "✅ rel 2" in listing  # the base list, judged from the qrels
+
+
+def test_abstention_curve_picks_and_saves_chats_threshold(sample_data_dir):
+    from lib.tuning import app_min_confidence
+
+    at = open_page()
+    at.button(key="eval_scope_run").click().run()
+    assert not at.exception, at.exception
+    assert any("of in-scope questions" in m.value for m in at.markdown)
+    at.slider(key="eval_scope_threshold").set_value(0.5).run()
+    assert any("threshold of **0.50**" in m.value for m in at.markdown)
+    at.button(key="eval_scope_save").click().run()
+    assert not at.exception
+    assert app_min_confidence(sample_data_dir) == 0.5

@@ -9,7 +9,8 @@ import streamlit as st
 
 from lib.types import RagLabError
 from ui.browser_session import link_params
-from ui.resources import get_store
+from ui.format import fusion_label
+from ui.resources import get_settings, get_store
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ KEPT_WIDGETS = (
     "search_depth", "search_top_k", "search_rerank",
     "eval_source", "eval_folder", "eval_split", "eval_methods", "eval_k", "eval_sweep",
     "eval_fusion", "eval_rrf_k", "eval_alpha", "eval_norm", "eval_depth", "eval_whole_docs",
+    "eval_gain",
     "cmp_question", "cmp_batch_set", "cmp_batch_n",
     "docs_chunk_size", "docs_chunk_overlap",
     "ft_source", "ft_epochs", "ft_val_share", "ft_name", "ft_steps", "ft_lr", "ft_seed",
@@ -74,6 +76,7 @@ def frame(title: str) -> None:
         st.divider()
         _model_switch()
         _index_status()
+        _tuned_status()
 
 
 def _model_switch() -> None:
@@ -83,6 +86,18 @@ def _model_switch() -> None:
     except ImportError:
         return
     render_model_switch()
+
+
+def _tuned_status() -> None:
+    """What was saved on Evaluate, so Search lab and Chat users see what they run with."""
+    from lib.tuning import load_tuned  # a JSON read per run; nothing when never saved
+
+    tuned = load_tuned(get_settings().data_dir)
+    parts = [f"search: {fusion_label(tuned.fusion)}"] if tuned.fusion else []
+    if tuned.min_confidence is not None:
+        parts.append(f"Chat abstains below {tuned.min_confidence:.2f}")
+    if parts:
+        st.caption("Chosen on Evaluate — " + " · ".join(parts))
 
 
 def _index_status() -> None:

@@ -21,7 +21,7 @@ from lib.compare.style import Scorecard, key_facts, score
 from lib.config import SAMPLE_DOCS_DIR
 from lib.generation.chat_model import ChatModel
 from lib.generation.models import ModelSpec
-from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
+from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve, source_header
 from lib.types import ProviderError, RagLabError
 
 GROUNDED_QUESTIONS = SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl"
@@ -126,6 +126,7 @@ class CellResult:
     expected_found: bool | None = None
     error: str = ""
     abstained: bool = False
+    sources: tuple[str, ...] = ()  # the source headers a RAG-on cell was shown
 
 
 def cells(base: ChatModel, tuned: ChatModel) -> list[Cell]:
@@ -173,6 +174,8 @@ def result_of(cell: Cell, question: str, retrieval: Retrieval, stream: AnswerStr
     result = finish_cell(cell, question, seen, answer.text, seconds, answer.timings.ttft_s,
                          expected)
     result.abstained = answer.abstained
+    if cell.rag:
+        result.sources = tuple(source_header(n, h) for n, h in enumerate(answer.sources, 1))
     return result
 
 

@@ -102,10 +102,12 @@ class CellRow:
     wrong_facts: tuple[str, ...] = ()
     words: int | None = None
     sentences: int | None = None
+    sources: tuple[str, ...] = ()  # what a RAG-on cell was shown: "[1] fees.pdf, page 3"
 
     @classmethod
     def of(cls, r: CellResult) -> CellRow:
-        base = cls(r.label, r.text, round(r.seconds, 2), r.expected_found, r.abstained, r.error)
+        base = cls(r.label, r.text, round(r.seconds, 2), r.expected_found, r.abstained, r.error,
+                   sources=tuple(r.sources))
         card = r.card
         if card is None:
             return base
@@ -117,7 +119,8 @@ class CellRow:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: v for k, v in self.__dict__.items() if k != "rules"}
-        out.update(self.rules, facts=list(self.facts), wrong_facts=list(self.wrong_facts))
+        out.update(self.rules, facts=list(self.facts), wrong_facts=list(self.wrong_facts),
+                   sources=list(self.sources))
         return out
 
     @classmethod
@@ -125,6 +128,7 @@ class CellRow:
         fields = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw and k != "rules"}
         fields["facts"] = tuple(raw.get("facts", ()))
         fields["wrong_facts"] = tuple(raw.get("wrong_facts", ()))
+        fields["sources"] = tuple(raw.get("sources", ()))
         return cls(**fields, rules={r: raw[r] for r in RULE_IDS if r in raw})
 
 

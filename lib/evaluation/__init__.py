@@ -1,5 +1,9 @@
 """Retrieval evaluation: metrics, BEIR loading, an embedding cache, and runs over any index.
 
+Also: paired significance tests (significance), per-query diffs (diff), saved runs and the
+regression gate (runs), per-collection recommendations (recommend), the abstention curve
+(abstention).
+
 `python -m lib.evaluation DIR --split test --methods keyword,vector,hybrid --k 10 --json OUT.json`
 """
 

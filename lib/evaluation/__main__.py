@@ -6,6 +6,12 @@ Prints a table on stdout and a progress bar on stderr; --json writes the report
 {"version", "dataset", "queries", "methods": {m: {"ndcg@k", "recall@k", "mrr@k", "map"}},
 "settings" [, "sweep"] [, "per_query"]}. Hybrid uses the app's default FusionSettings unless
 --fusion, --rrf-k, --alpha, --norm or --depth say otherwise.
+
+Every run is saved under <data dir>/results/runs (its id is printed). A regression gate:
+    python -m lib.evaluation DIR --compare RUN_ID [--gate-method hybrid] [--gate-metric ndcg]
+        [--max-drop 0.01]
+prints the per-query diff against that run and exits 1 when the metric's mean drops by more
+than --max-drop (2 stays "bad input").
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ import lib  # noqa: F401  (offline/telemetry env before onnxruntime loads)
 from lib.config import load_settings
 from lib.evaluation.api import SWEEPS, evaluate_beir
 from lib.evaluation.cache import cache_root
+from lib.evaluation.diff import METRICS
+from lib.evaluation.metrics import GAINS
 from lib.evaluation.progress import ProgressBar
 from lib.evaluation.report import EvaluationReport, metric_names
 from lib.evaluation.runner import EvalConfig
+from lib.evaluation.runs import compare_runs, load_run, save_run
 from lib.io import atomic_write_json
 from lib.retrieval.fusion import FusionSettings
 from lib.retrieval.search import Method
@@ -45,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--k", type=int, default=10, help="cut-off for nDCG/recall/MRR (default: 10)")
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument(
+        "--gain",
+        choices=GAINS,
+        default="exponential",
+        help="nDCG gain for graded judgments: 2^grade-1 (default) or the grade (trec_eval)",
+    )
+    p.add_argument(
         "--per-query", action="store_true", help="include per-query rankings in the JSON"
     )
     g = p.add_argument_group("hybrid fusion (defaults: the app's)")
@@ -65,6 +80,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument(
         "--sweep", choices=SWEEPS, help="also sweep alpha (weighted) or RRF k; curve in the JSON"
     )
+    r = p.add_argument_group("saved runs and the regression gate")
+    r.add_argument("--compare", metavar="RUN_ID", help="diff against a saved run (id or .json)")
+    r.add_argument("--gate-method", default="hybrid", help="method the gate checks")
+    r.add_argument("--gate-metric", default="ndcg", choices=METRICS, help="figure it checks")
+    r.add_argument(
+        "--max-drop", type=float, default=0.0, help="allowed drop of the mean (default: 0)"
+    )
+    r.add_argument("--no-save", action="store_true", help="do not save this run")
     c = p.add_argument_group("corpus indexing")
     c.add_argument("--chunk-size", type=int, help="tokens per chunk (default: the app's setting)")
     c.add_argument("--chunk-overlap", type=int, help="overlap tokens (default: the app's setting)")
@@ -95,7 +118,7 @@ def build_config(args: argparse.Namespace) -> EvalConfig:
         normalization=args.norm,
         depth=args.depth,
     )
-    return EvalConfig(methods=methods, k=args.k, fusion=fusion)
+    return EvalConfig(methods=methods, k=args.k, fusion=fusion, gain=args.gain)
 
 
 def format_table(report: EvaluationReport) -> str:
@@ -130,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.embedder:
             settings = replace(settings, embedder=args.embedder)
         data_dir = args.data_dir or settings.data_dir
+        base = load_run(data_dir, args.compare) if args.compare else None  # fail before embedding
         from lib.retrieval.embeddings import get_embedder
 
         embedder = get_embedder(settings)
@@ -146,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             progress=bar,
         )
         bar.done(f"done in {time.perf_counter() - started:.1f} s")
+        if not args.no_save:
+            report = save_run(report, data_dir)
+        gate = compare_runs(base, report, args.gate_method, args.gate_metric) if base else None
     except (RagLabError, ValueError) as exc:
         print(f"error: {getattr(exc, 'reason', exc)}", file=sys.stderr)
         return 2
@@ -153,6 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         atomic_write_json(args.json, report.to_json(args.per_query), indent=1)
         print(f"wrote {args.json}")
+    if report.run_id:
+        print(f"saved run {report.run_id}")
+    if gate is None:
+        return 0
+    print(gate.summary())
+    if gate.fails(args.max_drop):
+        print(
+            f"FAIL: {args.gate_method} {args.gate_metric} dropped by {gate.drop:.4f} "
+            f"(allowed {args.max_drop})"
+        )
+        return 1
+    print(f"OK: {args.gate_method} {args.gate_metric} within {args.max_drop} of the base run")
     return 0
 
 

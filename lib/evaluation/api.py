@@ -12,6 +12,7 @@ from pathlib import Path
 from lib.config import SAMPLE_DOCS_DIR
 from lib.evaluation.beir import DatasetError, load_beir, load_qrels, load_queries
 from lib.evaluation.corpus import TITLE_WEIGHT, build_index
+from lib.evaluation.metrics import mean_metrics
 from lib.evaluation.report import (
     EvaluationReport,
     Metrics,
@@ -21,7 +22,15 @@ from lib.evaluation.report import (
     reference_lines,
     sweep_key,
 )
-from lib.evaluation.runner import AGGREGATION, EvalConfig, app_doc_key, evaluate_index, sweep
+from lib.evaluation.runner import (
+    AGGREGATION,
+    EvalConfig,
+    app_doc_key,
+    evaluate_index,
+    sweep_per_query,
+)
+from lib.evaluation.runs import fingerprint, save_run
+from lib.evaluation.significance import mean_ci, paired_test
 from lib.io import atomic_write_json
 from lib.retrieval.fusion import FusionMode, FusionSettings
 from lib.retrieval.search import SearchIndex
@@ -44,24 +53,33 @@ def sweep_grid(parameter: str, base: FusionSettings) -> list[FusionSettings]:
     raise DatasetError(f"Unknown sweep '{parameter}'. Supported: {', '.join(SWEEPS)}.")
 
 
-def _sweep(
+def sweep_curve(
     parameter: str,
     base: FusionSettings,
     grid: Sequence[FusionSettings],
-    points: Sequence[dict[str, float]],
+    per_query: Sequence[Sequence[dict[str, float]]],
     methods: dict[str, Metrics],
     k: int,
 ) -> Sweep:
-    """The sweep curve: each point's metrics, and single methods as references."""
-    key = sweep_key(parameter)
-    return Sweep(
-        parameter,
-        str(base.normalization),
-        base.depth,
-        k,
-        tuple(SweepPoint(getattr(f, key), Metrics.from_scores(p, k)) for f, p in zip(grid, points)),
-        reference_lines(methods),
-    )
+    """The curve: each point's metrics, its 95% band, and whether it is as good as the best."""
+    key, name = sweep_key(parameter), f"ndcg@{k}"
+    scores = [[q[name] for q in point] for point in per_query]
+    means = [mean_metrics(point) for point in per_query]
+    if not grid or not scores[0]:  # no judged query: no curve to draw
+        return Sweep(parameter, str(base.normalization), base.depth, k, (),
+                     reference_lines(methods))
+    best = max(range(len(grid)), key=lambda i: means[i][name])
+    points = []
+    for f, point, mean in zip(grid, scores, means):
+        low, high = mean_ci(point)
+        test = paired_test("point", point, "best", scores[best])
+        # "as good as the best" = the paired test cannot tell them apart (p >= 0.05)
+        near = not (test.significant and test.diff < 0)
+        points.append(
+            SweepPoint(getattr(f, key), Metrics.from_scores(mean, k), low, high, test.p, near)
+        )
+    return Sweep(parameter, str(base.normalization), base.depth, k, tuple(points),
+                 reference_lines(methods))
 
 
 def run_evaluation(
@@ -90,7 +108,7 @@ def run_evaluation(
     curve = None
     if sweep_parameter:
         grid = sweep_grid(sweep_parameter, config.fusion)
-        points = sweep(
+        points = sweep_per_query(
             index,
             queries,
             qrels,
@@ -99,7 +117,7 @@ def run_evaluation(
             progress=lambda f, label: report(0.5 + f / 2, label),
             **kwargs,
         )
-        curve = _sweep(sweep_parameter, config.fusion, grid, points, means, config.k)
+        curve = sweep_curve(sweep_parameter, config.fusion, grid, points, means, config.k)
     return EvaluationReport(dataset, settings, means, len(outcomes), tuple(outcomes), curve)
 
 
@@ -186,7 +204,7 @@ def evaluate_beir(
         split=split,
         index_seconds=round(time.perf_counter() - started, 1),
     )
-    return run_evaluation(
+    result = run_evaluation(
         index,
         judged,
         data.qrels,
@@ -196,6 +214,7 @@ def evaluate_beir(
         sweep_parameter=sweep_parameter,
         progress=lambda f, label: report(0.6 + 0.4 * f, label),
     )
+    return replace(result, fingerprint=fingerprint(judged, data.qrels, data.corpus))
 
 
 def sample_queries(
@@ -235,7 +254,7 @@ def evaluate_store(
         _settings(config, store.embedder_name or store.embedder.name, chunking, documents=False),
         index="the app's index",
     )
-    return run_evaluation(
+    result = run_evaluation(
         store,
         queries,
         qrels,
@@ -246,6 +265,9 @@ def evaluate_store(
         sweep_parameter=sweep_parameter,
         progress=progress,
     )
+    listed = store.documents() if hasattr(store, "documents") else []
+    docs = [f"{d.name}\x00{getattr(d, 'sha256', '')}" for d in listed]
+    return replace(result, fingerprint=fingerprint(queries, qrels, docs))
 
 
 def result_path(data_dir: Path, dataset: str) -> Path:
@@ -255,9 +277,9 @@ def result_path(data_dir: Path, dataset: str) -> Path:
 
 
 def save_result(report: EvaluationReport, data_dir: Path) -> Path:
-    """Write the report (with per-query detail and its save time) atomically; returns the file."""
+    """Save the report as a new run and as its dataset's latest result; returns the latter."""
     path = result_path(data_dir, report.dataset)
-    stamped = report.stamped(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    stamped = save_run(report.stamped(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), data_dir)
     atomic_write_json(path, stamped.to_json(per_query=True), indent=1)
     return path
 

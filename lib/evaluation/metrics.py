@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 Gain = Literal["exponential", "linear"]
+# The project reports exponential gain (2^grade - 1, as BEIR and most IR libraries); "linear"
+# (the grade itself) is trec_eval's. Equal on binary judgments; they differ on graded ones.
+GAINS: tuple[Gain, ...] = ("exponential", "linear")
 
 RELEVANT = 1  # trec_eval's default relevance level (-l 1): grade >= 1 counts as relevant
 

@@ -104,6 +104,17 @@ class SweepPoint:
 
     value: float  # alpha, or RRF's k
     metrics: Metrics
+    ci_low: float | None = None  # bootstrap 95% interval of the mean nDCG@k (the band)
+    ci_high: float | None = None
+    p_vs_best: float | None = None  # paired test against the sweep's best point
+    near_best: bool | None = None  # not significantly worse than the best point
+
+    def interval_json(self) -> dict[str, Any]:
+        """The band and the comparison with the best point (empty when not computed)."""
+        if self.ci_low is None:
+            return {}
+        return {"ci_low": round(self.ci_low, DIGITS), "ci_high": round(self.ci_high or 0, DIGITS),
+                "p_vs_best": self.p_vs_best, "near_best": self.near_best}
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,10 @@ class Sweep:
         """The figure the curve shows."""
         return f"ndcg@{self.k}"
 
+    def best(self) -> SweepPoint:
+        """The point with the highest nDCG@k (the first of equals)."""
+        return max(self.points, key=lambda p: p.metrics.ndcg)
+
     def to_json(self) -> dict[str, Any]:
         """The saved curve."""
         return {
@@ -140,7 +155,10 @@ class Sweep:
             "normalization": self.normalization,
             "depth": self.depth,
             "metric": self.metric,
-            "points": [{self.key: p.value, **p.metrics.headline().to_json()} for p in self.points],
+            "points": [
+                {self.key: p.value, **p.metrics.headline().to_json(), **p.interval_json()}
+                for p in self.points
+            ],
             "reference": dict(self.reference),
         }
 
@@ -148,7 +166,11 @@ class Sweep:
     def from_json(cls, data: Mapping[str, Any], k: int) -> Sweep:
         """A saved curve back into a Sweep."""
         key = sweep_key(data["parameter"])
-        points = tuple(SweepPoint(p[key], Metrics.from_scores(p, k)) for p in data["points"])
+        points = tuple(
+            SweepPoint(p[key], Metrics.from_scores(p, k), p.get("ci_low"), p.get("ci_high"),
+                       p.get("p_vs_best"), p.get("near_best"))
+            for p in data["points"]
+        )
         return cls(
             data["parameter"], data["normalization"], data["depth"], k, points, data["reference"]
         )
@@ -256,6 +278,8 @@ class EvaluationReport:
     queries: tuple[QueryOutcome, ...] = ()  # empty when saved without per-query detail
     sweep: Sweep | None = None
     saved_at: str = ""
+    run_id: str = ""  # set when saved as a run (lib.evaluation.runs)
+    fingerprint: str = ""  # the judged queries, grades and corpus (lib.evaluation.runs)
 
     @property
     def k(self) -> int:
@@ -274,6 +298,13 @@ class EvaluationReport:
     def best_method(self) -> str:
         """The method with the highest nDCG@k."""
         return max(self.methods, key=lambda m: self.methods[m].ndcg)
+
+    def per_query_scores(self, metric: str = "ndcg") -> dict[str, list[float]]:
+        """method -> one figure per query, in query order (the paired tests' input)."""
+        return {
+            m: [getattr(q.metrics[m], metric) for q in self.queries if m in q.metrics]
+            for m in self.methods
+        }
 
     def outcome(self, query_id: str) -> QueryOutcome:
         """One query's outcome by id."""
@@ -315,6 +346,10 @@ class EvaluationReport:
             out["per_query"] = [q.to_json() for q in self.queries]
         if self.saved_at:
             out["saved_at"] = self.saved_at
+        if self.run_id:
+            out["run_id"] = self.run_id
+        if self.fingerprint:
+            out["fingerprint"] = self.fingerprint
         return out
 
     @classmethod
@@ -333,6 +368,8 @@ class EvaluationReport:
             queries=tuple(QueryOutcome.from_json(q, k) for q in data.get("per_query", [])),
             sweep=Sweep.from_json(data["sweep"], k) if data.get("sweep") else None,
             saved_at=str(data.get("saved_at", "")),
+            run_id=str(data.get("run_id", "")),
+            fingerprint=str(data.get("fingerprint", "")),
         )
 
     def stamped(self, saved_at: str) -> EvaluationReport:

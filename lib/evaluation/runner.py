@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from lib.evaluation.metrics import Gain, mean_metrics, query_metrics
 from lib.evaluation.report import Metrics, QueryOutcome
-from lib.retrieval.fusion import FusionSettings, fuse
-from lib.retrieval.search import Method, SearchIndex, search
+from lib.retrieval.fusion import FusionMode, FusionSettings, fuse, weighted_exact
+from lib.retrieval.search import ExactScores, Method, SearchIndex, search
 from lib.types import Chunk, Hit, Progress
 
 DocKey = Callable[[Chunk], str]
@@ -108,6 +110,28 @@ def _labels(hits: Sequence[Hit], doc_key: DocKey, wanted: set[str]) -> dict[str,
     }
 
 
+def _refuse(
+    index: SearchIndex,
+    query: str,
+    embedding: np.ndarray | None,
+    vector: list[tuple[str, float]],
+    keyword: list[tuple[str, float]],
+    fusion: FusionSettings,
+) -> list[tuple[str, float]]:
+    """Fuse the candidate lists exactly as hybrid_search would for these settings."""
+    if fusion.mode is not FusionMode.WEIGHTED or embedding is None:
+        return fuse(vector, keyword, fusion)
+    assert isinstance(index, ExactScores)
+    best: dict[str, int] = {}  # candidate -> best rank in either list (hybrid_search's order)
+    for ranked in (vector, keyword):
+        for rank, (doc, _) in enumerate(ranked):
+            best[doc] = min(best.get(doc, rank), rank)
+    union = sorted(best, key=best.__getitem__)
+    v = index.vector_scores(embedding, union)
+    kw = index.keyword_scores(query, union)
+    return weighted_exact(v, kw, fusion.alpha, fusion.normalization, order=union)
+
+
 def raw_lists(
     index: SearchIndex, query: str, depth: int
 ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
@@ -127,22 +151,41 @@ def sweep(
     doc_key: DocKey = beir_doc_key,
     progress: Progress | None = None,
 ) -> list[dict[str, float]]:
-    """Hybrid metrics for each fusion setting in `grid`, retrieving each query only once.
+    """Hybrid mean metrics for each fusion setting in `grid` (see sweep_per_query)."""
+    per_point = sweep_per_query(index, queries, qrels, grid, config, doc_key, progress)
+    return [mean_metrics(points) for points in per_point]
+
+
+def sweep_per_query(
+    index: SearchIndex,
+    queries: Mapping[str, str],
+    qrels: Mapping[str, Mapping[str, int]],
+    grid: Sequence[FusionSettings],
+    config: EvalConfig = EvalConfig(),
+    doc_key: DocKey = beir_doc_key,
+    progress: Progress | None = None,
+) -> list[list[dict[str, float]]]:
+    """Hybrid per-query metrics for each fusion setting in `grid`, retrieving each query once.
 
     Re-fusing the same candidate lists is what hybrid_search does internally
-    (fuse(vector top-depth, keyword top-depth)), so each point equals a full run.
+    (fuse(vector top-depth, keyword top-depth); weighted fusion on an index that scores
+    any document exactly scores the union of both lists instead), so each point equals a
+    full run. Queries come in the same order at every point (paired tests compare points).
     """
     ids = [q for q in qrels if q in queries and any(g >= 1 for g in qrels[q].values())]
     per_point: list[list[dict[str, float]]] = [[] for _ in grid]
     for n, qid in enumerate(ids):
         depth = max([f.depth for f in grid] + [config.n_candidates])
         vector, keyword = raw_lists(index, queries[qid], depth)
+        exact = isinstance(index, ExactScores) and bool(vector or keyword)
+        embedding = index.embedder.embed_query(queries[qid]) if exact else None
         for i, fusion in enumerate(grid):
             d = max(fusion.depth, config.n_candidates)
-            fused = fuse(vector[:d], keyword[:d], fusion)[: config.n_candidates]
+            fused = _refuse(index, queries[qid], embedding, vector[:d], keyword[:d], fusion)
+            fused = fused[: config.n_candidates]
             hits = [Hit(index.chunk(c), s, r, "hybrid") for r, (c, s) in enumerate(fused, 1)]
             docs = [doc for doc, _ in doc_ranking(hits, doc_key)]
             per_point[i].append(query_metrics(docs, qrels[qid], config.k, config.gain))
         if progress is not None and (n % 10 == 9 or n + 1 == len(ids)):
             progress((n + 1) / len(ids), f"sweep {n + 1}/{len(ids)}")
-    return [mean_metrics(points) for points in per_point]
+    return per_point
