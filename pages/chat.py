@@ -18,6 +18,7 @@ from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
 from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
+from ui.grounding import render_grounding  # noqa: E402
 from ui.model_switch import current_model, ensure_ready  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
 
@@ -184,6 +185,7 @@ def render_assistant(i: int, msg: dict[str, Any]) -> None:
     answer: Answer | None = msg.get("answer")
     if answer is None:
         return
+    render_grounding(answer)  # every figure, date and ID checked against the cited sources
     render_sources(answer, f"chat_src_{i}", msg.get("question", ""))
     render_timings(answer)
     render_feedback(i, msg)

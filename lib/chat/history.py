@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lib.io import atomic_write_json
-from lib.types import Answer, Chunk, Hit, Timings
+from lib.types import Answer, Chunk, Figure, Grounding, Hit, Timings
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = Path("chat") / "history.json"
@@ -30,8 +30,18 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
     return asdict(answer)
 
 
+def grounding_from_json(raw: dict[str, Any] | None) -> Grounding | None:
+    """A saved grounding check; None for answers saved before the check existed."""
+    if not raw:
+        return None
+    figures = tuple(Figure(text=f["text"], kind=f["kind"], sources=tuple(f.get("sources", ())),
+                           supported=bool(f.get("supported", False)))
+                    for f in raw.get("figures", ()))
+    return Grounding(figures, tuple(raw.get("checked", ())))
+
+
 def answer_from_json(raw: dict[str, Any]) -> Answer:
-    """The inverse of answer_to_json."""
+    """The inverse of answer_to_json (files without newer fields still load)."""
     sources = tuple(
         Hit(chunk=Chunk(**h["chunk"]), score=h["score"], rank=h["rank"], method=h["method"])
         for h in raw.get("sources", ())
@@ -43,6 +53,7 @@ def answer_from_json(raw: dict[str, Any]) -> Answer:
         timings=Timings(**raw.get("timings", {})),
         model_label=raw.get("model_label", ""),
         abstained=bool(raw.get("abstained", False)),
+        grounding=grounding_from_json(raw.get("grounding")),
     )
 
 

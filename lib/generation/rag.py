@@ -17,6 +17,7 @@ import numpy as np
 
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
+from lib.generation.grounding import check_grounding
 from lib.generation.local_server import N_CTX
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
@@ -260,7 +261,10 @@ class AnswerStream:
             yield suffix
         total = time.perf_counter() - self._chat.started  # includes the citation step
         timings = replace(self._chat.timings, retrieval_ms=ms, total_s=total)
-        self.answer = Answer(text, parse_citations(text, len(hits)), hits, timings, self.spec.label)
+        citations = parse_citations(text, len(hits))
+        grounding = check_grounding(text, hits, citations) if hits else None
+        self.answer = Answer(text, citations, hits, timings, self.spec.label,
+                             grounding=grounding)
 
 
 def guided(spec: ModelSpec, settings: RagSettings, grounded: bool) -> bool:
