@@ -50,7 +50,12 @@ from lib.types import Answer  # noqa: E402
 
 PARTS = {"bundled": "grounded_questions.jsonl", "held-out": "grounded_heldout.jsonl"}
 # Pipeline variants to compare (names -> settings); "today" is the app's default.
-VARIANTS: dict[str, RagSettings] = {"today": RagSettings()}
+VARIANTS: dict[str, RagSettings] = {
+    "today": RagSettings(),
+    "check": RagSettings(post_check=True),  # whole chunks + the grounding post-check
+    "sentences": RagSettings(context="sentences"),
+    "sent+check": RagSettings(context="sentences", post_check=True),
+}
 
 
 def questions(part: str) -> list[dict]:

@@ -173,6 +173,7 @@ class Grounding:
 
     figures: tuple[Figure, ...] = ()
     checked: tuple[int, ...] = ()  # the source numbers figures were looked for in
+    action: str = ""  # what the post-check did: "" (nothing), "retried", "quoted"
 
     @property
     def unsupported(self) -> tuple[Figure, ...]:

@@ -37,7 +37,7 @@ def grounding_from_json(raw: dict[str, Any] | None) -> Grounding | None:
     figures = tuple(Figure(text=f["text"], kind=f["kind"], sources=tuple(f.get("sources", ())),
                            supported=bool(f.get("supported", False)))
                     for f in raw.get("figures", ()))
-    return Grounding(figures, tuple(raw.get("checked", ())))
+    return Grounding(figures, tuple(raw.get("checked", ())), str(raw.get("action", "")))
 
 
 def answer_from_json(raw: dict[str, Any]) -> Answer:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
+from lib.generation.context import Excerpt, score_units, select, units_of
 from lib.generation.grounding import check_grounding
 from lib.generation.local_server import N_CTX
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
-from lib.types import Answer, Hit, ProviderError, Timings
+from lib.types import Answer, Grounding, Hit, ProviderError, Timings
 
 INSTRUCTION = ("Answer using only the provided documentation; "
                "if the answer is not in the documentation, say so.")
@@ -71,6 +72,14 @@ class RagSettings:
     max_answer_tokens: int = 256
     n_ctx: int = N_CTX
     prefill: bool = True  # local base: ANSWER_PREFIX + a constrained citation step
+    # "chunks": the k chunks whole; "sentences": the best `max_units` sentences / table
+    # rows of `candidates` retrieved chunks (lib/generation/context.py), best source last.
+    context: str = "chunks"
+    candidates: int = 8
+    max_units: int = 4
+    # After the answer, the grounding check; when a figure is not in a cited source, one
+    # retry on the best excerpt alone, then a quote of the best sentence (see _repair).
+    post_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ class Retrieval:
     hits: tuple[Hit, ...]
     confidence: float
     ms: float
+    vector: Any = field(default=None, compare=False, repr=False)  # the question's embedding
 
 
 def retrieval_confidence(index: Any, question: str,
@@ -97,10 +107,22 @@ def retrieve(index: Any, question: str, settings: RagSettings) -> Retrieval:
     """
     started = time.perf_counter()
     vector = index.embedder.embed_query(question)
-    hits = search(index, question, Method.from_str(settings.method), settings.k,
+    k = max(settings.k, settings.candidates) if settings.context == "sentences" else settings.k
+    hits = search(index, question, Method.from_str(settings.method), k,
                   fusion=settings.fusion, query_vector=vector)
     conf = retrieval_confidence(index, question, vector) if hits else 0.0
-    return Retrieval(tuple(hits), conf, (time.perf_counter() - started) * 1000)
+    return Retrieval(tuple(hits), conf, (time.perf_counter() - started) * 1000, vector)
+
+
+def select_context(index: Any, question: str, retrieval: Retrieval,
+                   settings: RagSettings) -> list[Excerpt]:
+    """The best sentences of the retrieved chunks, grouped by source, best source last."""
+    vector = retrieval.vector if retrieval.vector is not None \
+        else index.embedder.embed_query(question)
+    units = units_of(retrieval.hits)
+    scored = score_units(question, units, vector, index.embedder.embed,
+                         ranks=list(range(len(retrieval.hits))))
+    return select(scored, retrieval.hits, max_units=settings.max_units)
 
 
 def source_header(n: int, hit: Hit) -> str:
@@ -116,13 +138,14 @@ def source_header(n: int, hit: Hit) -> str:
     return ", ".join(parts)
 
 
-def format_sources(hits: Sequence[Hit]) -> str:
-    """Numbered excerpts, one block each."""
-    return "\n\n".join(f"{source_header(i, h)}\n{h.chunk.text.strip()}"
-                       for i, h in enumerate(hits, 1))
+def format_sources(hits: Sequence[Hit], texts: Sequence[str] | None = None) -> str:
+    """Numbered excerpts, one block each (`texts` replaces the whole chunks when given)."""
+    bodies = texts if texts is not None else [h.chunk.text for h in hits]
+    return "\n\n".join(f"{source_header(i, h)}\n{t.strip()}"
+                       for i, (h, t) in enumerate(zip(hits, bodies, strict=True), 1))
 
 
-def user_turn(question: str, hits: Sequence[Hit]) -> str:
+def user_turn(question: str, hits: Sequence[Hit], texts: Sequence[str] | None = None) -> str:
     """Sources, then the instruction, then the question (last, where small models look).
 
     Tried for TTFT (bench/llm.py prompts, interleaved, one server each): the instruction in
@@ -130,7 +153,7 @@ def user_turn(question: str, hits: Sequence[Hit]) -> str:
     cut TTFT by 6% and 10%, but right-document citations fell 9/10 -> 8/10 in both
     (bench/citations.py), so it stays here.
     """
-    sources = format_sources(hits)
+    sources = format_sources(hits, texts)
     return f"Documentation:\n\n{sources}\n\n{INSTRUCTION}\n\nQuestion: {question.strip()}"
 
 
@@ -152,13 +175,14 @@ def fit_hits(question: str, hits: Sequence[Hit], budget: int,
     return kept
 
 
-def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+def build_messages(question: str, hits: Sequence[Hit],
+                   texts: Sequence[str] | None = None) -> list[dict[str, str]]:
     """Chat messages: grounded when there are hits, plain otherwise (RAG off)."""
     if not hits:
         return [{"role": "system", "content": PLAIN_SYSTEM_PROMPT},
                 {"role": "user", "content": question.strip()}]
     return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": user_turn(question, hits)}]
+            {"role": "user", "content": user_turn(question, hits, texts)}]
 
 
 def parse_citations(text: str, n_sources: int) -> tuple[int, ...]:
@@ -235,6 +259,8 @@ class AnswerStream:
         self.answer: Answer | None = None
         # answer text -> " [n]": asks the model for its source when it cited none
         self.cite: Callable[[str], str] | None = None
+        # (answer text, its failed check) -> (better text, what was done) or None
+        self.repair: Callable[[str, Grounding], tuple[str, str] | None] | None = None
 
     @property
     def abstained(self) -> bool:
@@ -263,6 +289,14 @@ class AnswerStream:
         timings = replace(self._chat.timings, retrieval_ms=ms, total_s=total)
         citations = parse_citations(text, len(hits))
         grounding = check_grounding(text, hits, citations) if hits else None
+        if grounding is not None and not grounding.passed and self.repair is not None:
+            fixed = self.repair(text, grounding)
+            if fixed is not None:
+                text, action = fixed
+                yield f"\n\n{REPAIR_NOTE}\n\n{text}"  # the page redraws `text` alone after
+                citations = parse_citations(text, len(hits))
+                grounding = replace(check_grounding(text, hits, citations), action=action)
+                timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
         self.answer = Answer(text, citations, hits, timings, self.spec.label,
                              grounding=grounding)
 
@@ -309,7 +343,13 @@ def ask(question: str, index: Any, model: ChatModel,
         budget = settings.n_ctx - settings.max_answer_tokens
         hits = fit_hits(question, hits, budget, model.count_tokens)
         retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
-    messages = build_messages(question, hits)
+    texts = None
+    excerpts: list[Excerpt] = []
+    if hits and settings.context == "sentences":
+        excerpts = select_context(index, question, retrieval, settings)  # type: ignore[arg-type]
+        hits, texts = [e.hit for e in excerpts], [e.text for e in excerpts]
+        retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
+    messages = build_messages(question, hits, texts)
     guide = guided(spec, settings, bool(hits))
     options = ChatOptions(max_tokens=settings.max_answer_tokens, stop=STOP,
                           prefix=ANSWER_PREFIX if guide else "")
@@ -317,7 +357,59 @@ def ask(question: str, index: Any, model: ChatModel,
     stream.messages = messages
     if guide:
         stream.cite = lambda text: _ask_citation(model, messages, text, len(hits))
+    if settings.post_check and hits:
+        best = _best_passage(hits, texts, excerpts)
+        stream.repair = lambda text, _g: _repair(question, model, settings, hits, best, guide)
     return stream
+
+
+# Shown while the post-check answers again; the saved answer keeps only the new text.
+REPAIR_NOTE = "*A figure above was not in the cited sources: answering again from the best excerpt.*"
+RETRY_INSTRUCTION = ("Answer in one sentence, copying the figure exactly as the excerpt "
+                     "writes it.")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The single best piece of context: its source number, the excerpt, its best sentence."""
+
+    n: int
+    excerpt: str
+    sentence: str
+
+
+def _best_passage(hits: Sequence[Hit], texts: Sequence[str] | None,
+                  excerpts: Sequence[Excerpt]) -> Passage:
+    """The last excerpt (the best: context.select puts it last; else retrieval's top hit)."""
+    if excerpts:
+        top = max(excerpts[-1].units, key=lambda u: u.score)
+        return Passage(len(excerpts), excerpts[-1].text, top.original or top.text)
+    first = hits[0].chunk.text.strip()
+    return Passage(1, first, re.split(r"(?<=[.!?])\s+|\n", first)[0])
+
+
+def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequence[Hit],
+            best: Passage, guide: bool) -> tuple[str, str]:
+    """One retry on the best excerpt alone; when its figures still fail, quote the sentence.
+
+    The retry keeps the source's number (the excerpt is shown as [n]) so citations stay valid.
+    """
+    header = source_header(best.n, hits[best.n - 1])
+    user = (f"Documentation:\n\n{header}\n{best.excerpt}\n\n{INSTRUCTION} "
+            f"{RETRY_INSTRUCTION}\n\nQuestion: {question.strip()}")
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    options = ChatOptions(max_tokens=min(96, settings.max_answer_tokens), stop=STOP,
+                          prefix=ANSWER_PREFIX if guide else "")
+    try:
+        text, _ = model.complete(messages, options)
+    except ProviderError:
+        text = ""
+    text = text.strip()
+    if text and not parse_citations(text, len(hits)):
+        text += f" [{best.n}]"
+    if text and check_grounding(text, hits, parse_citations(text, len(hits))).passed:
+        return text, "retried"
+    return f'The documentation says: "{best.sentence}" [{best.n}]', "quoted"
 
 
 def _ask_citation(model: ChatModel, messages: Sequence[Mapping[str, str]], answer: str,

@@ -1,0 +1,65 @@
+"""The grounding post-check of `ask`: one retry, then a quote, against a real HTTP fake model."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.generation.chat_model import ChatModel
+from lib.generation.models import ModelSpec
+from lib.generation.rag import REPAIR_NOTE, RagSettings, ask
+from tests.fake_openai import FakeOpenAI
+
+QUESTION = "What is the late payment fee on the Orbit Credit Builder card (OB-6120)?"
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI(api_key="sk-1", models={"m"}) as server:
+        yield server
+
+
+def answer_with(fake, store, settings: RagSettings, *replies: str):
+    fake.replies.extend(replies)
+    model = ChatModel(ModelSpec("Fake", "openai", "m", fake.url, "openai"),
+                      secrets={"openai": "sk-1"})
+    stream = ask(QUESTION, store, model, settings)
+    streamed = "".join(stream)
+    return stream.answer, streamed
+
+
+@pytest.mark.parametrize("context", ["chunks", "sentences"])
+def test_a_grounded_answer_is_kept_without_a_second_request(fake, sample_store, context):
+    answer, _ = answer_with(fake, sample_store, RagSettings(context=context, post_check=True),
+                            "The late payment fee is £12 [1].")
+    assert answer.grounding.passed and answer.grounding.action == ""
+    assert len(fake.requests) == 1
+
+
+def test_an_unsupported_figure_gets_one_retry_on_the_best_excerpt(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, streamed = answer_with(fake, sample_store, settings,
+                                   "The late payment fee is £99.50 [1].", "It is £12.")
+    assert len(fake.requests) == 2
+    retry_prompt = fake.requests[1]["messages"][-1]["content"]
+    first_prompt = fake.requests[0]["messages"][-1]["content"]
+    assert len(retry_prompt) < len(first_prompt)  # the best excerpt alone
+    assert answer.grounding.action == "retried" and answer.grounding.passed
+    assert "£99.50" not in answer.text and answer.citations  # a citation was added
+    assert REPAIR_NOTE in streamed  # the user saw why the answer changed
+
+
+def test_a_failed_retry_falls_back_to_quoting_the_best_sentence(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, _ = answer_with(fake, sample_store, settings,
+                            "The fee is £99.50 [1].", "Still £77 [1].")
+    assert answer.grounding.action == "quoted" and answer.grounding.passed
+    quoted = answer.text.split('"')[1].split("; Price: ")[-1]  # a table row names its columns
+    assert any(quoted in " ".join(h.chunk.text.split()) for h in answer.sources), quoted
+    assert answer.citations
+
+
+def test_without_the_post_check_a_wrong_figure_is_flagged_not_fixed(fake, sample_store):
+    answer, _ = answer_with(fake, sample_store, RagSettings(context="sentences"),
+                            "The fee is £99.50 [1].")
+    assert len(fake.requests) == 1
+    assert [f.text for f in answer.grounding.unsupported] == ["£99.50"]
