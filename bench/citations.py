@@ -17,7 +17,9 @@ on a real local server. Per part, model and pipeline variant:
   do not say;
 - grounded: answers (not abstentions) whose every figure the grounding check found in a
   cited source;
-- ttft_p50: median time to first token over the answers the model gave.
+- ttft_p50: median time to first token over the answers the model gave. Only valid for
+  a variant whose prompt differs from the one asked just before it: llama.cpp reuses the
+  cached prompt ("check" after "today" shows ~0.05 s). Measure speed with bench/llm.py.
 
 Variants are asked question by question, interleaved, so a noisy shared machine hits them
 alike. Deterministic at temperature 0 on one machine; the last line is one JSON object.
@@ -55,6 +57,7 @@ VARIANTS: dict[str, RagSettings] = {
     "check": RagSettings(post_check=True),  # whole chunks + the grounding post-check
     "sentences": RagSettings(context="sentences"),
     "sent+check": RagSettings(context="sentences", post_check=True),
+    "drop+check": RagSettings(context="sentences", post_check=True, old_values="drop"),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.generation.grounding import check_grounding, declines, mentions
+from lib.generation.grounding import check_grounding, citations_to_add, declines, mentions
 from lib.types import Chunk, Hit
 
 FEES = ("Monthly plan fee: £12.99 (previously £14.99 until 28 February 2026). "
@@ -118,3 +118,12 @@ def test_mentions_claim_text_once():
 ])
 def test_declines(text, expected):
     assert declines(text) is expected
+
+
+def test_citations_to_add_fixes_a_mis_cited_figure_only():
+    miscited = check_grounding("The Saver pays 3.85% AER [1].", SOURCES, (1,))
+    assert citations_to_add(miscited) == (3,)
+    fixed = check_grounding("The Saver pays 3.85% AER [1] [3].", SOURCES, (1, 3))
+    assert fixed.passed and citations_to_add(fixed) == ()
+    invented = check_grounding("The Saver pays 3.85% AER and £7 [1].", SOURCES, (1,))
+    assert citations_to_add(invented) == ()  # £7 is nowhere: citing cannot fix it

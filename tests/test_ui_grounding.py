@@ -18,3 +18,9 @@ def test_summary_warns_only_when_a_figure_is_unsupported():
     assert summary(ok).startswith("🔎") and "all 1 figures" in summary(ok)
     assert summary(bad).startswith("⚠️") and "1 of 2" in summary(bad)
     assert "no figures" in summary(Grounding((), (1,)))
+
+
+def test_summary_says_what_the_post_check_did():
+    g = Grounding((Figure("£12", "money", (1,), True),), (1,), action="retried")
+    assert "asked again" in summary(g) and summary(g).startswith("🔎")
+    assert "quoted" in summary(Grounding((), (1,), action="quoted"))

@@ -26,8 +26,22 @@ def figure_note(fig: Figure) -> str:
     return f"`{fig.text}` ✗ not in any source"
 
 
+ACTIONS = {
+    "cited": "The answer's figure came from a source it did not cite: that source was added.",
+    "retried": "The first answer had a figure the sources do not hold: this one was asked "
+               "again on the best excerpt alone.",
+    "quoted": "The model's answers had figures the sources do not hold: this is the best "
+              "sentence of the sources, quoted.",
+}
+
+
 def summary(grounding: Grounding) -> str:
-    """One line: how many figures the cited sources support."""
+    """One line: how many figures the cited sources support (and what the post-check did)."""
+    line = _counts(grounding)
+    return f"{line} {ACTIONS[grounding.action]}" if grounding.action in ACTIONS else line
+
+
+def _counts(grounding: Grounding) -> str:
     n, bad = len(grounding.figures), len(grounding.unsupported)
     if not n:
         return "🔎 Grounding check: no figures, dates or IDs to check."

@@ -10,6 +10,7 @@ passed in as a function.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -99,14 +100,18 @@ def split_units(text: str) -> list[tuple[str, str]]:
     return units
 
 
-def units_of(hits: Sequence[Hit]) -> list[Unit]:
-    """Every unit of every hit, old values marked; the chunk's section is the default heading."""
+def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
+    """Every unit of every hit; the chunk's section is the default heading.
+
+    `old_values`: "mark" says which value is current (mark_stale); "drop" cuts old ones out.
+    """
     out = []
     for i, hit in enumerate(hits):
         for pos, (heading, text) in enumerate(split_units(hit.chunk.text)):
             marked, stale = mark_stale(text)
             plain = _CHANGED.sub(r"\1 to ", _PREVIOUSLY.sub("", text))
-            out.append(Unit(i, pos, marked, heading or (hit.chunk.section or ""), stale,
+            shown = plain if old_values == "drop" else marked
+            out.append(Unit(i, pos, shown, heading or (hit.chunk.section or ""), stale,
                             plain=plain, original=text))
     return out
 
@@ -135,14 +140,22 @@ def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
                                                                              strict=True)])
     cos = vectors @ q_vector
     qw = _words(question)
+    unit_words = [_words(f"{u.heading} {t}") for u, t in zip(units, texts, strict=True)]
+    # Words in every candidate (the product name the question repeats) say little; rare
+    # ones (the attribute asked about: "early", "late") say which unit answers: IDF weights.
+    df = {w: sum(w in uw for uw in unit_words) for w in qw}
+    idf = {w: math.log(1 + len(units) / (1 + df[w])) for w in qw}
+    total = sum(idf.values()) or 1.0
     wanted = asked_kinds(question)
+    q_ids = _ids(question)
     out = []
-    for u, t, c in zip(units, texts, cos, strict=True):
-        overlap = len(qw & _words(f"{u.heading} {t}")) / max(1, len(qw))
+    for u, t, c, uw in zip(units, texts, cos, unit_words, strict=True):
+        overlap = sum(idf[w] for w in qw & uw) / total
         has = wanted and any(m.kind in wanted for m in mentions(t))
         prior = RANK_WEIGHT / (1 + ranks[u.hit_index]) if ranks else 0.0
+        other = bool(q_ids) and bool(ids := _ids(f"{u.heading} {t}")) and not q_ids & ids
         out.append(replace(u, score=float(c) + OVERLAP_WEIGHT * overlap + prior
-                           + (FIGURE_BONUS if has else 0.0)))
+                           + (FIGURE_BONUS if has else 0.0) - (ID_PENALTY if other else 0.0)))
     return out
 
 
@@ -151,6 +164,14 @@ OVERLAP_WEIGHT = 0.3  # cosine spans ~0.1-0.8 here; overlap 0-1: a third keeps c
 # "Late payment fee £12" over prose about the same product (cosine blurs table rows).
 FIGURE_BONUS = 0.15
 RANK_WEIGHT = 0.1  # rank 1 +0.1, rank 2 +0.05, ...: a tie-breaker, not a ranking
+# A unit about another product ID than the one asked about ("OB-3310 ..." for a question on
+# OB-2204) is about something else, however similar its words.
+ID_PENALTY = 0.2
+
+
+def _ids(text: str) -> set[str]:
+    """Product IDs, error codes and versions named in `text` (lower case)."""
+    return {m.text.lower() for m in mentions(text) if m.kind == "id"}
 _ASKS = (
     (re.compile(r"\b(?:rate|margin|apr|aer|ear|interest|percent(?:age)?)\b", re.I),
      {"percent"}),
@@ -194,7 +215,7 @@ def _heading_date(heading: str) -> str | None:
 
 @dataclass(frozen=True)
 class Excerpt:
-    """What the model sees of one source: its hit and the selected units, in chunk order."""
+    """What the model sees of one source: its hit and the selected units, best last."""
 
     hit: Hit
     units: tuple[Unit, ...]
@@ -213,7 +234,7 @@ class Excerpt:
 
 
 def select(scored: Sequence[Unit], hits: Sequence[Hit], max_units: int = 4,
-           max_sources: int = 3) -> list[Excerpt]:
+           max_sources: int = 4) -> list[Excerpt]:
     """The best `max_units` units, grouped by source, the most relevant source last.
 
     A current value beats the same line's old value by construction (mark_stale); a unit
@@ -227,7 +248,8 @@ def select(scored: Sequence[Unit], hits: Sequence[Hit], max_units: int = 4,
         chosen.setdefault(u.hit_index, []).append(u)
         if sum(len(v) for v in chosen.values()) >= max_units:
             break
-    excerpts = [Excerpt(hits[i], tuple(sorted(us, key=lambda u: u.position)))
+    # Small models weigh what is closest to the question: inside an excerpt and across
+    # them, the best unit goes last (measured: the first of several error-code lines won).
+    excerpts = [Excerpt(hits[i], tuple(sorted(us, key=lambda u: u.score)))
                 for i, us in chosen.items()]
-    # Small models weigh what is closest to the question: the best excerpt goes last.
     return sorted(excerpts, key=lambda e: e.best)

@@ -179,3 +179,15 @@ _DECLINE = re.compile(
 def declines(text: str) -> bool:
     """True when the answer says the documents do not contain the answer."""
     return bool(_DECLINE.search(text))
+
+
+def citations_to_add(grounding: Grounding) -> tuple[int, ...]:
+    """Sources to cite so every figure is supported; () when some figure is in no source.
+
+    An answer that copies a figure from an excerpt but cites another one is grounded,
+    just mis-cited: citing the excerpt that holds it fixes that without a model call.
+    """
+    unsupported = grounding.unsupported
+    if not unsupported or any(not f.sources for f in unsupported):
+        return ()
+    return tuple(sorted({f.sources[0] for f in unsupported}))

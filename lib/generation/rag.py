@@ -18,7 +18,7 @@ import numpy as np
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
 from lib.generation.context import Excerpt, score_units, select, units_of
-from lib.generation.grounding import check_grounding
+from lib.generation.grounding import check_grounding, citations_to_add
 from lib.generation.local_server import N_CTX
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
@@ -77,6 +77,7 @@ class RagSettings:
     context: str = "chunks"
     candidates: int = 8
     max_units: int = 4
+    old_values: str = "mark"  # "previously" values: "mark" them as old, or "drop" them
     # After the answer, the grounding check; when a figure is not in a cited source, one
     # retry on the best excerpt alone, then a quote of the best sentence (see _repair).
     post_check: bool = False
@@ -119,7 +120,7 @@ def select_context(index: Any, question: str, retrieval: Retrieval,
     """The best sentences of the retrieved chunks, grouped by source, best source last."""
     vector = retrieval.vector if retrieval.vector is not None \
         else index.embedder.embed_query(question)
-    units = units_of(retrieval.hits)
+    units = units_of(retrieval.hits, settings.old_values)
     scored = score_units(question, units, vector, index.embedder.embed,
                          ranks=list(range(len(retrieval.hits))))
     return select(scored, retrieval.hits, max_units=settings.max_units)
@@ -290,7 +291,13 @@ class AnswerStream:
         citations = parse_citations(text, len(hits))
         grounding = check_grounding(text, hits, citations) if hits else None
         if grounding is not None and not grounding.passed and self.repair is not None:
-            fixed = self.repair(text, grounding)
+            if cite := citations_to_add(grounding):  # right figure, wrong [n]: cite its source
+                suffix = "".join(f" [{n}]" for n in cite)
+                text += suffix
+                yield suffix
+                citations = parse_citations(text, len(hits))
+                grounding = replace(check_grounding(text, hits, citations), action="cited")
+            fixed = None if grounding.passed else self.repair(text, grounding)
             if fixed is not None:
                 text, action = fixed
                 yield f"\n\n{REPAIR_NOTE}\n\n{text}"  # the page redraws `text` alone after
