@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/citations.py                  # Local base, both parts
     .venv/bin/python bench/citations.py --fine-tuned     # also the shipped adapter
-    .venv/bin/python bench/citations.py --variants today,sentences   # compare, interleaved
+    .venv/bin/python bench/citations.py --variants today,default,k4   # compare, interleaved
 
 Asks the questions of sample_docs/eval/grounded_questions.jsonl ("bundled", 10) and
 sample_docs/eval/grounded_heldout.jsonl ("held-out": written from the documents, never
@@ -17,6 +17,8 @@ on a real local server. Per part, model and pipeline variant:
   do not say;
 - grounded: answers (not abstentions) whose every figure the grounding check found in a
   cited source;
+- style: the house-style rule share (lib.compare.style, as in the 2×2 grid) averaged over
+  the answers the model gave;
 - ttft_p50: median time to first token over the answers the model gave. Only valid for
   a variant whose prompt differs from the one asked just before it: llama.cpp reuses the
   cached prompt ("check" after "today" shows ~0.05 s). Measure speed with bench/llm.py.
@@ -40,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lib  # noqa: E402,F401  (offline env first)
 from lib.config import SAMPLE_DOCS_DIR, load_settings  # noqa: E402
+from lib.compare.style import score as style_score  # noqa: E402
 from lib.generation.chat_model import ChatModel  # noqa: E402
 from lib.generation.grounding import declines  # noqa: E402
 from lib.generation.local_server import LocalServer  # noqa: E402
@@ -53,11 +56,13 @@ from lib.types import Answer  # noqa: E402
 PARTS = {"bundled": "grounded_questions.jsonl", "held-out": "grounded_heldout.jsonl"}
 # Pipeline variants to compare (names -> settings); "today" is the app's default.
 VARIANTS: dict[str, RagSettings] = {
-    "today": RagSettings(),
-    "check": RagSettings(post_check=True),  # whole chunks + the grounding post-check
-    "sentences": RagSettings(context="sentences"),
-    "sent+check": RagSettings(context="sentences", post_check=True),
-    "drop+check": RagSettings(context="sentences", post_check=True, old_values="drop"),
+    # the pipeline before issue 13: 4 whole chunks, no post-check
+    "today": RagSettings(k=4, context="chunks", post_check=False),
+    "default": RagSettings(),  # the app's pipeline now
+    "no-check": RagSettings(post_check=False),  # sentences without the post-check
+    "k4": RagSettings(k=4),  # sentences from 4 chunks instead of 8
+    "drop": RagSettings(old_values="drop"),  # old values cut out instead of marked
+    "chunks+check": RagSettings(k=4, context="chunks"),  # whole chunks with the post-check
 }
 
 
@@ -85,6 +90,7 @@ class Outcome:
     fact_ok: bool
     grounded: bool | None  # None when there was nothing to check (abstained)
     ttft_s: float | None
+    style: float | None  # share of applicable house-style rules passed (None: abstained)
 
 
 def judge(q: dict, answer: Answer) -> Outcome:
@@ -94,9 +100,11 @@ def judge(q: dict, answer: Answer) -> Outcome:
     labelled = {s["doc"] for s in q["sources"]}
     fact = q.get("expected_fact")
     grounded = answer.grounding.passed if answer.grounding is not None else None
+    style = None if answer.abstained else style_score(
+        answer.text, [h.chunk.text for h in answer.sources], q["question"]).style_score
     return Outcome(q["answerable"], not said_no, bool(cited & labelled),
                    bool(fact) and fold(fact) in fold(answer.text), grounded,
-                   None if answer.abstained else answer.timings.ttft_s)
+                   None if answer.abstained else answer.timings.ttft_s, style)
 
 
 def summary(outcomes: list[Outcome]) -> dict:
@@ -105,12 +113,14 @@ def summary(outcomes: list[Outcome]) -> dict:
     unans = [o for o in outcomes if not o.answerable]
     checked = [o for o in outcomes if o.grounded is not None and o.answered]
     ttfts = [o.ttft_s for o in outcomes if o.ttft_s is not None]
+    styles = [o.style for o in outcomes if o.style is not None]
     return {
         "n": len(ans), "right_doc": sum(o.doc_ok for o in ans), "fact": sum(o.fact_ok for o in ans),
         "in_scope": sum(o.answered for o in ans),
         "n_unanswerable": len(unans), "abstain": sum(not o.answered for o in unans),
         "n_checked": len(checked), "grounded": sum(bool(o.grounded) for o in checked),
         "ttft_p50": round(statistics.median(ttfts), 3) if ttfts else None,
+        "style": round(statistics.mean(styles), 3) if styles else None,
     }
 
 
@@ -118,7 +128,8 @@ def line(label: str, s: dict) -> str:
     """A human summary of one part/model/variant."""
     text = (f"{label}: right doc {s['right_doc']}/{s['n']}, fact {s['fact']}/{s['n']}, "
             f"in-scope answered {s['in_scope']}/{s['n']}, "
-            f"grounding pass {s['grounded']}/{s['n_checked']}, TTFT p50 {s['ttft_p50']} s")
+            f"grounding pass {s['grounded']}/{s['n_checked']}, style {s['style']}, "
+            f"TTFT p50 {s['ttft_p50']} s")
     if s["n_unanswerable"]:
         text += f", abstained on unanswerable {s['abstain']}/{s['n_unanswerable']}"
     return text
@@ -153,7 +164,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fine-tuned", action="store_true", help="also score the shipped adapter")
     ap.add_argument("--part", choices=[*PARTS, "all"], default="all")
-    ap.add_argument("--variants", default="today",
+    ap.add_argument("--variants", default="today,default",
                     help=f"comma-separated, from: {', '.join(VARIANTS)}")
     args = ap.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]

@@ -25,7 +25,8 @@ from ui.resources import get_settings, get_store  # noqa: E402
 log = logging.getLogger(__name__)
 METHODS = [m.value for m in Method]
 # plain session keys (survive page switches) -> defaults; widgets sync into them
-DEFAULTS: dict[str, Any] = {"chat_rag": True, "chat_method": "hybrid", "chat_k": 4}
+DEFAULTS: dict[str, Any] = {"chat_rag": True, "chat_method": "hybrid",
+                            "chat_k": RagSettings.k}
 if "chat_history" not in st.session_state:  # a new session continues the saved conversation
     st.session_state.chat_history = load_history(get_settings().data_dir)
 for _key, _default in DEFAULTS.items():

@@ -103,3 +103,12 @@ def test_asked_kinds():
     assert "money" in asked_kinds("How much does a CHAPS payment cost?")
     assert "date" in asked_kinds("When will v2.2 be switched off?")
     assert asked_kinds("Tell me about Spaces") == set()
+
+
+def test_page_furniture_is_not_a_unit():
+    header = "Orbit Bank | Orbit Business Account Guide (OB-5050)"
+    hits = [hit(1, f"{header}\nUp to five team members can join."),
+            hit(2, f"{header}\nBulk files hold up to 500 payments.\nGuide - Page 1 of 3")]
+    texts = [u.text for u in units_of(hits)]
+    assert texts == [header, "Up to five team members can join.",
+                     "Bulk files hold up to 500 payments."]  # the repeated header once

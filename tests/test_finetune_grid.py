@@ -126,3 +126,12 @@ def test_summary_and_results_file(tmp_path: Path):
     assert path == tmp_path / "results" / "compare.json"
     assert load_results(tmp_path)["cells"]["ft_rag_on"]["grounded"] == 1.0
     assert load_results(tmp_path / "nowhere") is None
+
+
+def test_rag_on_cells_carry_the_grounding_check(fake, sample_store, isolated_data_dir: Path):
+    ctx = GridContext(index=sample_store, data_dir=isolated_data_dir)
+    fake.replies.extend([REPLY, REPLY, REPLY, REPLY.replace("£12.99", "£13.49")])
+    by_key = {r.key: r for r in run_grid(PRESETS[0].question, remote_grid(fake), ctx)}
+    assert by_key["base_rag_off"].row()["grounding_check"] is None  # nothing to check against
+    assert by_key["base_rag_on"].row()["grounding_check"] is True
+    assert by_key["ft_rag_on"].row()["grounding_check"] is False  # £13.49 is in no source

@@ -27,6 +27,10 @@ def answer_with(fake, store, settings: RagSettings, *replies: str):
     return stream.answer, streamed
 
 
+def test_the_app_default_is_sentences_with_the_post_check():
+    assert RagSettings().context == "sentences" and RagSettings().post_check
+
+
 @pytest.mark.parametrize("context", ["chunks", "sentences"])
 def test_a_grounded_answer_is_kept_without_a_second_request(fake, sample_store, context):
     answer, _ = answer_with(fake, sample_store, RagSettings(context=context, post_check=True),
@@ -59,7 +63,32 @@ def test_a_failed_retry_falls_back_to_quoting_the_best_sentence(fake, sample_sto
 
 
 def test_without_the_post_check_a_wrong_figure_is_flagged_not_fixed(fake, sample_store):
-    answer, _ = answer_with(fake, sample_store, RagSettings(context="sentences"),
+    answer, _ = answer_with(fake, sample_store, RagSettings(post_check=False),
                             "The fee is £99.50 [1].")
     assert len(fake.requests) == 1
     assert [f.text for f in answer.grounding.unsupported] == ["£99.50"]
+
+
+# --------------------------------------------------------------------------- real model
+@pytest.mark.slow
+@pytest.mark.parametrize("qid", ["g01", "g04", "g08"])
+def test_real_model_answers_pass_the_grounding_check(sample_store, qid):
+    import json
+
+    from lib.config import SAMPLE_DOCS_DIR
+    from tests.llm_fixtures import shared_server
+
+    rows = [json.loads(x) for x in (SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl")
+            .read_text().splitlines() if x]
+    item = next(r for r in rows if r["_id"] == qid)
+    model = ChatModel(ModelSpec("Local base", "local", "SmolLM2-135M-Instruct"),
+                      server=shared_server())
+    settings = RagSettings(context="sentences", post_check=True)
+    stream = ask(item["question"], sample_store, model, settings)
+    list(stream)
+    answer = stream.answer
+    assert answer.grounding is not None and answer.grounding.passed, answer.text
+    assert answer.grounding.action in ("", "cited", "retried", "quoted")
+    cited = {answer.sources[n - 1].chunk.doc_name for n in answer.citations}
+    assert cited & {s["doc"] for s in item["sources"]}, answer.text
+    assert "Documentation:" in stream.messages[-1]["content"]

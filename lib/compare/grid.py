@@ -24,7 +24,7 @@ from lib.generation.chat_model import ChatModel
 from lib.generation.models import ModelSpec
 from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve
 from lib.io import atomic_write_json
-from lib.types import ProviderError, RagLabError
+from lib.types import Grounding, ProviderError, RagLabError
 
 RESULTS_FILE = "compare.json"
 GROUNDED_QUESTIONS = SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl"
@@ -124,6 +124,7 @@ class CellResult:
     expected_found: bool | None = None
     error: str = ""
     abstained: bool = False
+    grounding: Grounding | None = None  # RAG-on answers: every figure checked (rag.ask)
 
     def row(self) -> dict[str, Any]:
         """A flat dict for tables and compare.json."""
@@ -133,6 +134,8 @@ class CellResult:
             "expected_fact": self.expected_found,
             "abstained": self.abstained,
             "error": self.error,
+            # True/False: every figure in a cited source or not; None: nothing was checked
+            "grounding_check": None if self.grounding is None else self.grounding.passed,
         }
         if self.card is not None:
             out.update(self.card.summary())
@@ -184,6 +187,7 @@ def result_of(cell: Cell, question: str, retrieval: Retrieval, stream: AnswerStr
     result = finish_cell(cell, question, seen, answer.text, seconds, answer.timings.ttft_s,
                          expected)
     result.abstained = answer.abstained
+    result.grounding = answer.grounding
     return result
 
 

@@ -100,14 +100,24 @@ def split_units(text: str) -> list[tuple[str, str]]:
     return units
 
 
+# PDF page furniture: "Orbit Business Account Guide (OB-5050) - Page 1 of 3".
+_PAGE_LINE = re.compile(r"\bPage \d+ of \d+\b")
+
+
 def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
     """Every unit of every hit; the chunk's section is the default heading.
 
     `old_values`: "mark" says which value is current (mark_stale); "drop" cuts old ones out.
+    "Page n of m" lines are skipped, and a line already seen in a better-ranked chunk (chunks
+    overlap; a PDF's running header repeats on every page) is kept once.
     """
+    seen: set[str] = set()
     out = []
     for i, hit in enumerate(hits):
         for pos, (heading, text) in enumerate(split_units(hit.chunk.text)):
+            if text in seen or _PAGE_LINE.search(text):
+                continue
+            seen.add(text)
             marked, stale = mark_stale(text)
             plain = _CHANGED.sub(r"\1 to ", _PREVIOUSLY.sub("", text))
             shown = plain if old_values == "drop" else marked
