@@ -14,14 +14,36 @@ QUESTION = "What is the late payment fee on the Orbit Credit Builder card (OB-61
 
 @pytest.fixture
 def fake():
-    with FakeOpenAI(api_key="sk-1", models={"m"}) as server:
+    with FakeOpenAI(api_key="local", models={"m"}) as server:  # the local client's key
         yield server
+
+
+class FakeLocalServer:
+    """Stands in for LocalServer: the fake HTTP model poses as the local one.
+
+    Sentence context and the post-check apply to local models only (rag.selects), so the
+    retry path is driven through a local spec whose server is the fake.
+    """
+
+    def __init__(self, fake: FakeOpenAI):
+        self.base_url = fake.url.removesuffix("/v1")
+
+    def ready(self, adapters=()) -> bool:
+        return True
+
+    def ensure(self, adapters=()) -> str:
+        return self.base_url
+
+    def request_options(self, adapter, scale: float = 1.0) -> dict:
+        return {}
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
 
 
 def answer_with(fake, store, settings: RagSettings, *replies: str):
     fake.replies.extend(replies)
-    model = ChatModel(ModelSpec("Fake", "openai", "m", fake.url, "openai"),
-                      secrets={"openai": "sk-1"})
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
     stream = ask(QUESTION, store, model, settings)
     streamed = "".join(stream)
     return stream.answer, streamed
@@ -29,6 +51,17 @@ def answer_with(fake, store, settings: RagSettings, *replies: str):
 
 def test_the_app_default_is_sentences_with_the_post_check():
     assert RagSettings().context == "sentences" and RagSettings().post_check
+
+
+def test_remote_models_read_whole_chunks_and_are_not_repaired(fake, sample_store):
+    model = ChatModel(ModelSpec("Remote", "openai", "m", fake.url, "openai"),
+                      secrets={"openai": "local"})
+    fake.replies.append("The fee is £99.50 [1].")
+    stream = ask(QUESTION, sample_store, model)
+    list(stream)
+    assert len(fake.requests) == 1  # no retry
+    assert stream.messages[-1]["content"].startswith("Documentation:\n\n[1] ")  # whole, in order
+    assert not stream.answer.grounding.passed  # still checked and flagged
 
 
 @pytest.mark.parametrize("context", ["chunks", "sentences"])
@@ -44,8 +77,8 @@ def test_an_unsupported_figure_gets_one_retry_on_the_best_excerpt(fake, sample_s
     answer, streamed = answer_with(fake, sample_store, settings,
                                    "The late payment fee is £99.50 [1].", "It is £12.")
     assert len(fake.requests) == 2
-    retry_prompt = fake.requests[1]["messages"][-1]["content"]
-    first_prompt = fake.requests[0]["messages"][-1]["content"]
+    retry_prompt = fake.requests[1]["messages"][1]["content"]  # the user turn
+    first_prompt = fake.requests[0]["messages"][1]["content"]
     assert len(retry_prompt) < len(first_prompt)  # the best excerpt alone
     assert answer.grounding.action == "retried" and answer.grounding.passed
     assert "£99.50" not in answer.text and answer.citations  # a citation was added

@@ -78,7 +78,8 @@ class RagSettings:
     # table rows of the k chunks (lib/generation/context.py), best source last, each under
     # its own source number. `candidates` > k retrieves that many chunks instead.
     # Measured on the 10 bundled questions, base: fact 5/10 -> 8/10 with the post-check,
-    # prompts ~60% shorter (bench/citations.py, bench/llm.py --context).
+    # prompts ~60% shorter (bench/citations.py, bench/llm.py --context). Local models only
+    # (see `selects`).
     context: str = "sentences"
     candidates: int = 0
     max_units: int = 4
@@ -316,6 +317,16 @@ class AnswerStream:
                              grounding=grounding)
 
 
+def selects(spec: ModelSpec, settings: RagSettings) -> bool:
+    """True when the model sees selected sentences and gets the post-check (local models).
+
+    Both were measured on the 135M local model only (bench/citations.py); remote models
+    (OpenAI, compatible servers) read whole chunks and cite by themselves, unchanged. The
+    grounding check itself runs and is shown for every provider.
+    """
+    return settings.context == "sentences" and spec.is_local
+
+
 def guided(spec: ModelSpec, settings: RagSettings, grounded: bool) -> bool:
     """True when the answer is prefilled and its citation asked for (local base model)."""
     return settings.prefill and grounded and spec.is_local and not spec.adapter
@@ -361,7 +372,7 @@ def ask(question: str, index: Any, model: ChatModel,
         retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
     shown: list[tuple[int, str]] | None = None
     excerpts: list[Excerpt] = []
-    if hits and settings.context == "sentences":
+    if hits and selects(spec, settings):
         started = time.perf_counter()
         excerpts = select_context(index, question, retrieval, settings)  # type: ignore[arg-type]
         shown = [(e.units[0].hit_index + 1, e.text) for e in excerpts]
@@ -376,7 +387,7 @@ def ask(question: str, index: Any, model: ChatModel,
     stream.messages = messages
     if guide:
         stream.cite = lambda text: _ask_citation(model, messages, text, numbers)
-    if settings.post_check and hits:
+    if hits and selects(spec, settings) and settings.post_check:
         best = _best_passage(hits, shown, excerpts)
         stream.repair = lambda text, _g: _repair(question, model, settings, hits, best, guide)
     return stream
