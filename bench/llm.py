@@ -65,13 +65,14 @@ def build_prompts(chunk_size: int = 128) -> list[list[dict[str, str]]]:
 
 
 def build_sentence_prompts() -> tuple[list[list[dict[str, str]]], list[float]]:
-    """The same questions with the app's sentence selection within the same BM25 top-4.
+    """The same questions with the app's sentence selection over BM25 top-k (k = the app's, 8).
 
     Returns the prompts and each selection's time (ms: embedding the candidate units),
     which the app spends before the model call and the user waits for.
     """
     from lib.config import load_settings
     from lib.generation.context import score_units, select, units_of
+    from lib.generation.rag import RagSettings
     from lib.retrieval.embeddings import get_embedder
 
     embedder = get_embedder(load_settings(env={}))
@@ -82,7 +83,8 @@ def build_sentence_prompts() -> tuple[list[list[dict[str, str]]], list[float]]:
     index.add([c.id for c in chunks], [c.text for c in chunks])
     prompts, select_ms = [], []
     for q in questions():
-        hits = [Hit(by_id[i], s, r, "keyword") for r, (i, s) in enumerate(index.search(q, K), 1)]
+        found = index.search(q, RagSettings().k)
+        hits = [Hit(by_id[i], s, r, "keyword") for r, (i, s) in enumerate(found, 1)]
         if len(hits) < K:
             continue
         started = time.perf_counter()

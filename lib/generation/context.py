@@ -25,12 +25,11 @@ Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
 _HEADING = re.compile(r"^(?:#{1,6}\s+\S|\d+(?:\.\d+)*\.?\s+[A-Z][^.]*$)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'£])")
 # "(previously £14.99 until 28 February 2026)", "changed from £14.99 to £12.99"
-_PREVIOUSLY = re.compile(r"\(\s*previously\s+([^)]*)\)", re.I)
+_PREVIOUSLY = re.compile(r"\(\s*previously\s+([^)]*)\)", re.IGNORECASE)
 _CHANGED = re.compile(r"\b(changed|raised|increased|reduced|lowered|cut|went (?:up|down)) "
-                      r"from (.+?) to ", re.I)
+                      r"from (.+?) to ", re.IGNORECASE)
 # Words that carry no meaning for matching a question to a unit.
-_STOP = frozenset("""a an and are as at be by can do does for from how i in is it my of on or
-the to what when which who why with you your me much many long""".split())
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it", "my", "of", "on", "or", "the", "to", "what", "when", "which", "who", "why", "with", "you", "your", "me", "much", "many", "long"])
 
 
 @dataclass(frozen=True)
@@ -183,13 +182,13 @@ def _ids(text: str) -> set[str]:
     """Product IDs, error codes and versions named in `text` (lower case)."""
     return {m.text.lower() for m in mentions(text) if m.kind == "id"}
 _ASKS = (
-    (re.compile(r"\b(?:rate|margin|apr|aer|ear|interest|percent(?:age)?)\b", re.I),
+    (re.compile(r"\b(?:rate|margin|apr|aer|ear|interest|percent(?:age)?)\b", re.IGNORECASE),
      {"percent"}),
-    (re.compile(r"\b(?:fee|cost|price|charge|how much|pay|limit|lose)\b", re.I),
+    (re.compile(r"\b(?:fee|cost|price|charge|how much|pay|limit|lose)\b", re.IGNORECASE),
      {"money", "percent", "number"}),
-    (re.compile(r"\bhow (?:many|long|high|often|big|soon)\b|\bwithin\b", re.I),
+    (re.compile(r"\bhow (?:many|long|high|often|big|soon)\b|\bwithin\b", re.IGNORECASE),
      {"number", "money", "date"}),
-    (re.compile(r"\b(?:when|date|until|deadline)\b", re.I), {"date", "time"}),
+    (re.compile(r"\b(?:when|date|until|deadline)\b", re.IGNORECASE), {"date", "time"}),
 )
 
 

@@ -23,28 +23,28 @@ _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _CUR = r"£|\$|€|(?:GBP|EUR|USD)\s?"
 _CUR_WORD = r"\s?(?:pounds?|GBP|euros?|EUR|dollars?|USD|p\b)"
 # Citation markers are not figures: "[1]", "[1, 3]", "[Source 2]".
-_CITATION = re.compile(r"\[\s*(?:sources?|excerpts?)?\s*\d+(?:\s*[,;&\-–]\s*\d+)*\s*\]", re.I)
+_CITATION = re.compile(r"\[\s*(?:sources?|excerpts?)?\s*\d+(?:\s*[,;&\-–]\s*\d+)*\s*\]", re.IGNORECASE)
 
 # Order matters: earlier patterns claim their text first (a date's day is not a number).
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date", re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")),
     ("date", re.compile(r"\b(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})\b")),
     ("date", re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?"
-                        r"(?:,?\s+(?P<y>\d{4}))?\b", re.I)),
+                        r"(?:,?\s+(?P<y>\d{4}))?\b", re.IGNORECASE)),
     ("date", re.compile(rf"\b{_MONTH}\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?"
-                        r"(?:,?\s+(?P<y>\d{4}))?\b", re.I)),
-    ("date", re.compile(rf"\b{_MONTH}\s+(?P<y>\d{{4}})\b", re.I)),
+                        r"(?:,?\s+(?P<y>\d{4}))?\b", re.IGNORECASE)),
+    ("date", re.compile(rf"\b{_MONTH}\s+(?P<y>\d{{4}})\b", re.IGNORECASE)),
     ("time", re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<min>[0-5]\d)\b")),
     ("id", re.compile(r"\b\d{2}-\d{2}-\d{2}\b")),  # sort code
     ("id", re.compile(r"\+\d{1,3}(?:[ -]?\d{2,4}){2,4}\b"  # phone, international
                       r"|\b0\d{2,4}(?:[ -]?\d{3,4}){2,3}\b")),  # phone, UK
-    ("id", re.compile(r"\bv\d+(?:\.\d+)+\b", re.I)),  # version
+    ("id", re.compile(r"\bv\d+(?:\.\d+)+\b", re.IGNORECASE)),  # version
     ("id", re.compile(r"\b[A-Z][A-Z0-9]*-\d[\w-]*\b")),  # OB-7731, ERR-4031, ISO-20022
     ("id", re.compile(r"\b[a-z]{3,}\.\d{3}\b")),  # pacs.008
     ("id", re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{5,}\b")),  # ORBTGB2L
-    ("percent", re.compile(rf"(?<![\w.])(?P<n>{_NUM})\s?(?:%|per\s?cent\b|percent\b)", re.I)),
+    ("percent", re.compile(rf"(?<![\w.])(?P<n>{_NUM})\s?(?:%|per\s?cent\b|percent\b)", re.IGNORECASE)),
     ("money", re.compile(rf"(?:{_CUR})\s?(?P<n>{_NUM})|(?<![\w.])(?P<n2>{_NUM}){_CUR_WORD}",
-                         re.I)),
+                         re.IGNORECASE)),
     ("number", re.compile(rf"(?<![\w.,])(?P<n>{_NUM})(?![\w])")),
 )
 
@@ -173,7 +173,7 @@ _DECLINE = re.compile(
     r"|give|list)|(?:is|are)\s?n[o']t\s+(?:mentioned|stated|specified|provided|given|listed"
     r"|covered|included|available)\s+in|not\s+in\s+the\s+(?:documentation|documents|excerpts"
     r"|sources)|no\s+(?:information|mention|details?)\s+(?:about|on|of|regarding)"
-    r"|(?:can(?:no|')t|unable\s+to)\s+find|i\s+(?:do\s?n[o']t|don't)\s+know", re.I)
+    r"|(?:can(?:no|')t|unable\s+to)\s+find|i\s+(?:do\s?n[o']t|don't)\s+know", re.IGNORECASE)
 
 
 def declines(text: str) -> bool:
