@@ -29,7 +29,11 @@ _PREVIOUSLY = re.compile(r"\(\s*previously\s+([^)]*)\)", re.IGNORECASE)
 _CHANGED = re.compile(r"\b(changed|raised|increased|reduced|lowered|cut|went (?:up|down)) "
                       r"from (.+?) to ", re.IGNORECASE)
 # Words that carry no meaning for matching a question to a unit.
-_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it", "my", "of", "on", "or", "the", "to", "what", "when", "which", "who", "why", "with", "you", "your", "me", "much", "many", "long"])
+_STOP = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
+    "how", "i", "in", "is", "it", "my", "of", "on", "or", "the", "to", "what", "when",
+    "which", "who", "why", "with", "you", "your", "me", "much", "many", "long",
+})
 
 
 @dataclass(frozen=True)
