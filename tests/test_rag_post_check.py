@@ -125,3 +125,17 @@ def test_real_model_answers_pass_the_grounding_check(sample_store, qid):
     cited = {answer.sources[n - 1].chunk.doc_name for n in answer.citations}
     assert cited & {s["doc"] for s in item["sources"]}, answer.text
     assert "Documentation:" in stream.messages[-1]["content"]
+
+
+def test_a_fine_tuned_local_model_reads_four_whole_chunks_unrepaired(fake, sample_store,
+                                                                   tmp_path):
+    adapter = tmp_path / "style.gguf"
+    adapter.write_bytes(b"GGUF")
+    spec = ModelSpec("Fake tuned", "local", "m", adapter=str(adapter))
+    model = ChatModel(spec, server=FakeLocalServer(fake))
+    fake.replies.append("Thanks. The fee is £99.50 [1].")
+    stream = ask(QUESTION, sample_store, model)  # app defaults: k=8
+    list(stream)
+    assert len(fake.requests) == 1 and len(stream.answer.sources) == RagSettings().whole_chunks
+    assert stream.messages[-1]["content"].startswith("Documentation:\n\n[1] ")
+    assert not stream.answer.grounding.passed  # flagged for the user, not rewritten

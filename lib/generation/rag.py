@@ -87,6 +87,9 @@ class RagSettings:
     # After the answer, the grounding check; when a figure is not in a cited source, one
     # retry on the best excerpt alone, then a quote of the best sentence (see _repair).
     post_check: bool = True
+    # Models that read whole chunks (see `selects`) get the best `whole_chunks` of the k:
+    # 8 whole chunks would double their prompt and TTFT (bench/llm.py).
+    whole_chunks: int = 4
 
 
 @dataclass(frozen=True)
@@ -320,11 +323,13 @@ class AnswerStream:
 def selects(spec: ModelSpec, settings: RagSettings) -> bool:
     """True when the model sees selected sentences and gets the post-check (local models).
 
-    Both were measured on the 135M local model only (bench/citations.py); remote models
-    (OpenAI, compatible servers) read whole chunks and cite by themselves, unchanged. The
+    Both were measured on the 135M local base model only (bench/citations.py). The
+    fine-tuned adapter got worse with them on the held-out questions (right document 13/22
+    -> 5/22, 8 of 22 answered "the documentation does not say"), so it reads whole chunks
+    as before; remote models (OpenAI, compatible servers) too, and cite by themselves. The
     grounding check itself runs and is shown for every provider.
     """
-    return settings.context == "sentences" and spec.is_local
+    return settings.context == "sentences" and spec.is_local and not spec.adapter
 
 
 def guided(spec: ModelSpec, settings: RagSettings, grounded: bool) -> bool:
@@ -369,6 +374,9 @@ def ask(question: str, index: Any, model: ChatModel,
     if hits:
         budget = settings.n_ctx - settings.max_answer_tokens
         hits = fit_hits(question, hits, budget, model.count_tokens)
+        retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
+    if hits and not selects(spec, settings):
+        hits = hits[:settings.whole_chunks]
         retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
     shown: list[tuple[int, str]] | None = None
     excerpts: list[Excerpt] = []
