@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/llm.py          # base (+ fine_tuned if adapters/orbit-style.gguf exists)
     .venv/bin/python bench/llm.py --sweep      # also measure server settings and prompt ideas
+    .venv/bin/python bench/llm.py --context    # base: whole chunks vs the selected sentences
 
 Each run asks a *different* sample question with its own 4 chunks (BM25 top-4 over the
 sample documents, default chunk settings), so the question part is cold; only the fixed
@@ -61,6 +62,57 @@ def build_prompts(chunk_size: int = 128) -> list[list[dict[str, str]]]:
         if len(hits) == K:
             prompts.append(build_messages(q, hits))
     return prompts
+
+
+def build_sentence_prompts() -> tuple[list[list[dict[str, str]]], list[float]]:
+    """The same questions with the app's sentence selection over BM25 top-k (k = the app's, 8).
+
+    Returns the prompts and each selection's time (ms: embedding the candidate units),
+    which the app spends before the model call and the user waits for.
+    """
+    from lib.config import load_settings
+    from lib.generation.context import score_units, select, units_of
+    from lib.generation.rag import RagSettings
+    from lib.retrieval.embeddings import get_embedder
+
+    embedder = get_embedder(load_settings(env={}))
+    chunks = [c for name, data in sample_files()
+              for c in split_document(parse_document(name, data), ChunkSettings())]
+    by_id = {c.id: c for c in chunks}
+    index = KeywordIndex()
+    index.add([c.id for c in chunks], [c.text for c in chunks])
+    prompts, select_ms = [], []
+    for q in questions():
+        found = index.search(q, RagSettings().k)
+        hits = [Hit(by_id[i], s, r, "keyword") for r, (i, s) in enumerate(found, 1)]
+        if len(hits) < K:
+            continue
+        started = time.perf_counter()
+        scored = score_units(q, units_of(hits), embedder.embed_query(q), embedder.embed,
+                             ranks=list(range(len(hits))))
+        excerpts = select(scored, hits)
+        select_ms.append((time.perf_counter() - started) * 1000)
+        prompts.append(build_messages(q, hits, [(e.units[0].hit_index + 1, e.text)
+                                                for e in excerpts]))
+    return prompts, select_ms
+
+
+def compare_context(prompts: list, runs: int, data_dir: Path) -> dict:
+    """Base model, whole chunks vs selected sentences, interleaved, one server each."""
+    sentence_prompts, select_ms = build_sentence_prompts()
+    servers = {name: LocalServer(data_dir / f"ctx_{name}", watch_parent=True)
+               for name in ("chunks", "sentences")}
+    try:
+        for server in servers.values():
+            server.ensure()
+        variants = {"chunks": {"server": servers["chunks"], "prompts": prompts},
+                    "sentences": {"server": servers["sentences"], "prompts": sentence_prompts}}
+        out = interleaved(variants, runs)
+        out["sentences"]["select_ms_p50"] = statistics.median(select_ms[1:runs + 1])
+        return out
+    finally:
+        for server in servers.values():
+            server.stop()
 
 
 def one_request(server: LocalServer, messages: list[dict[str, str]], adapter: str | None = None,
@@ -170,8 +222,18 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--sweep", nargs="*", default=None, metavar="NAME",
                     help=f"also measure ideas (none given = all): {', '.join(SWEEP)}")
+    ap.add_argument("--context", action="store_true",
+                    help="base model only: whole chunks vs the selected sentences")
     args = ap.parse_args()
     prompts = build_prompts()
+    if args.context:
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx = compare_context(prompts, args.runs, Path(tmp))
+        for name, r in ctx.items():
+            print(f"{name}: {r}", flush=True)
+        print(json.dumps({"context": {k: {m: round(x, 3) for m, x in v.items()}
+                                      for k, v in ctx.items()}}))
+        return
     print(f"{len(prompts)} distinct 4-chunk prompts", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         results = run_models(prompts, args.runs, Path(tmp))

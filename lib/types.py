@@ -158,6 +158,33 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One figure, date or ID of an answer, and the sources (1-based) that contain it."""
+
+    text: str  # as the answer wrote it
+    kind: str  # "money" | "percent" | "date" | "time" | "id" | "number"
+    sources: tuple[int, ...] = ()  # every source holding it, cited or not
+    supported: bool = False  # in a source the answer cites (all, when it cites none)
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The grounding check of one answer (lib.generation.grounding.check_grounding)."""
+
+    figures: tuple[Figure, ...] = ()
+    checked: tuple[int, ...] = ()  # the source numbers figures were looked for in
+    action: str = ""  # what the post-check did: "" (nothing), "retried", "quoted"
+
+    @property
+    def unsupported(self) -> tuple[Figure, ...]:
+        return tuple(f for f in self.figures if not f.supported)
+
+    @property
+    def passed(self) -> bool:
+        return not self.unsupported
+
+
+@dataclass(frozen=True)
 class Answer:
     """A finished chat answer with its sources."""
 
@@ -167,3 +194,4 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     model_label: str = ""
     abstained: bool = False
+    grounding: Grounding | None = None  # None: abstained, RAG off, or saved before the check

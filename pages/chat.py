@@ -16,11 +16,12 @@ frame("Chat")
 from lib.chat.feedback import FeedbackRecord, new_record, save_feedback  # noqa: E402
 from lib.chat.history import ChatMessage, load_history, save_history  # noqa: E402
 from lib.generation.rag import RagSettings, ask, split_sources  # noqa: E402
-from lib.tuning import apply_tuned  # noqa: E402  (fusion and threshold chosen on Evaluate)
-from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from lib.retrieval.search import Method  # noqa: E402
+from lib.tuning import apply_tuned  # noqa: E402  (fusion and threshold chosen on Evaluate)
 from lib.types import Answer, Hit, RagLabError  # noqa: E402
+from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from ui.browser_session import browser_session_id  # noqa: E402
+from ui.grounding import render_grounding  # noqa: E402
 from ui.model_switch import current_model, ensure_ready  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
 from ui.walkthrough import mark  # noqa: E402
@@ -28,7 +29,8 @@ from ui.walkthrough import mark  # noqa: E402
 log = logging.getLogger(__name__)
 METHODS = [m.value for m in Method]
 # plain session keys (survive page switches) -> defaults; widgets sync into them
-DEFAULTS: dict[str, Any] = {"chat_rag": True, "chat_method": "hybrid", "chat_k": 4}
+DEFAULTS: dict[str, Any] = {"chat_rag": True, "chat_method": "hybrid",
+                            "chat_k": RagSettings.k}
 SESSION = browser_session_id()  # this browser's transcript (the id is in the URL)
 if "chat_history" not in st.session_state:  # a new session continues the saved conversation
     st.session_state.chat_history = load_history(get_settings().data_dir, SESSION)
@@ -188,6 +190,7 @@ def render_assistant(i: int, msg: ChatMessage) -> None:
         st.error(msg.error)
     if msg.answer is None:
         return
+    render_grounding(msg.answer)  # every figure, date and ID checked against the cited sources
     render_sources(msg.answer, f"chat_src_{i}", msg.question)
     render_timings(msg.answer)
     if msg.feedback is not None:

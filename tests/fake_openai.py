@@ -37,6 +37,7 @@ class FakeOpenAI:
         self.api_key = api_key
         self.models = models if models is not None else {"gpt-test"}
         self.reply = reply
+        self.replies: deque[str] = deque()  # queued: each request takes the next as `reply`
         self.max_prompt_chars = max_prompt_chars  # longer prompts get a context-length 400
         self.retry_after: str | None = "0"  # header sent with 429s (seconds)
         self.quota_exceeded = False  # 429s say "insufficient_quota" (not worth retrying)
@@ -93,6 +94,8 @@ class FakeOpenAI:
                 with fake._lock:
                     fake.requests.append(body)
                     fake.auth_headers.append(self.headers.get("Authorization", ""))
+                    if fake.replies:
+                        fake.reply = fake.replies.popleft()
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     return self._error(404)
                 if not self._authorised():

@@ -92,3 +92,23 @@ def test_an_id_from_the_url_never_becomes_a_path_outside_the_sessions_folder(tmp
     assert not is_session_id(bad)
     with pytest.raises(ValueError):
         history_path(tmp_path, bad)  # type: ignore[arg-type]
+
+
+def test_the_grounding_check_round_trips(tmp_path):
+    from lib.generation.grounding import check_grounding
+    plain = answer()
+    checked = Answer(**{**plain.__dict__,
+                        "grounding": check_grounding("It is £12.99 or £14 [1].", plain.sources, (1,))})
+    save_history(tmp_path, [ChatMessage("assistant", checked.text, answer=checked)])
+    loaded = load_history(tmp_path)[0].answer
+    assert loaded == checked
+    assert [f.text for f in loaded.grounding.unsupported] == ["£14"]
+
+
+def test_a_file_saved_before_the_grounding_check_still_loads(tmp_path):
+    save_history(tmp_path, [ChatMessage("assistant", "x", answer=answer())])
+    raw = json.loads(history_path(tmp_path).read_text(encoding="utf-8"))
+    del raw["messages"][0]["answer"]["grounding"]  # what older versions wrote
+    history_path(tmp_path).write_text(json.dumps(raw), encoding="utf-8")
+    loaded = load_history(tmp_path)
+    assert loaded[0].answer == answer() and loaded[0].answer.grounding is None

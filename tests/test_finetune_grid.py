@@ -22,6 +22,7 @@ from lib.compare.grid import (
     run_grid,
 )
 from lib.compare.results import (
+    CellRow,
     BatchResults,
     BatchSettings,
     load_results,
@@ -141,3 +142,12 @@ def test_summary_and_results_file(tmp_path: Path):
     assert load_results(tmp_path).summary.cell("ft_rag_on").style.grounded == 1.0
     assert load_results(tmp_path) == results  # a round trip through JSON loses nothing
     assert load_results(tmp_path / "nowhere") is None
+
+
+def test_rag_on_cells_carry_the_grounding_check(fake, sample_store, isolated_data_dir: Path):
+    ctx = GridContext(index=sample_store, data_dir=isolated_data_dir)
+    fake.replies.extend([REPLY, REPLY, REPLY, REPLY.replace("£12.99", "£13.49")])
+    by_key = {r.key: r for r in run_grid(PRESETS[0].question, remote_grid(fake), ctx)}
+    assert CellRow.of(by_key["base_rag_off"]).grounding_check is None  # nothing to check against
+    assert CellRow.of(by_key["base_rag_on"]).grounding_check is True
+    assert CellRow.of(by_key["ft_rag_on"]).grounding_check is False  # £13.49 is in no source

@@ -81,6 +81,11 @@ def test_grounded_answer_with_sources_timings_and_feedback(sample_data_dir):
     sources = [e.label for e in at.expander if e.label.startswith("📚")]
     assert sources and "cited" in sources[0] and "retrieved, not cited" in sources[0]
     assert "first token" in captions(at) and "prompt +" in captions(at)
+    shown_check = captions(at) + " | ".join(w.value for w in at.warning)
+    assert "Grounding check" in shown_check, "every answer shows its grounding check"
+    answer = at.session_state.chat_history[1]["answer"]
+    assert answer.grounding is not None
+    assert ("⚠️ Grounding check" in shown_check) == (not answer.grounding.passed)
     shown = " ".join(m.value.replace("\\", "") for m in at.markdown)  # markdown-escaped names
     assert "account_terms.pdf" in shown or "support_faq.md" in shown
     assert "<mark>chargeback</mark>" in shown.lower(), "snippets show the question's words"

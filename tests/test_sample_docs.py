@@ -283,3 +283,28 @@ def test_fee_schedule_is_effective_from_the_latest_price_change():
     effective = datetime.strptime(match.group(1), "%d %B %Y").date()
     newest = max(date.fromisoformat(r["Date"]) for r in price_changes())
     assert effective >= newest
+
+
+# ---- held-out grounded questions: written from the documents, never tuned on
+
+HELD_OUT_TYPES = {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerable"}
+
+
+def test_held_out_questions_are_separate_and_point_at_their_fact():
+    lines = (EVAL / "grounded_heldout.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    bundled = {json.loads(x)["question"] for x in
+               (EVAL / "grounded_questions.jsonl").read_text(encoding="utf-8").splitlines() if x}
+    assert len(rows) >= 20 and len({r["_id"] for r in rows}) == len(rows)
+    assert all(r["split"] == "held-out" and r["type"] in HELD_OUT_TYPES for r in rows)
+    assert not bundled & {r["question"] for r in rows}
+    assert {r["type"] for r in rows} == HELD_OUT_TYPES
+    unanswerable = [r for r in rows if not r["answerable"]]
+    assert len(unanswerable) >= 5
+    assert all(r["type"] == "unanswerable" and not r["sources"] for r in unanswerable)
+    for row in rows:
+        if row["answerable"]:
+            assert row["sources"], row
+            for src in row["sources"]:
+                text = norm(location_text(src["doc"], src["location"]))
+                assert norm(row["expected_fact"]) in text, (row["_id"], src)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from lib.chat.feedback import FeedbackRecord
 from lib.io import atomic_write_json
-from lib.types import Answer, Chunk, Hit, Timings
+from lib.types import Answer, Chunk, Figure, Grounding, Hit, Timings
 
 log = logging.getLogger(__name__)
 HISTORY_FILE = Path("chat") / "history.json"  # the default session's transcript
@@ -90,8 +90,18 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
     return asdict(answer)
 
 
+def grounding_from_json(raw: Mapping[str, Any] | None) -> Grounding | None:
+    """A saved grounding check; None for answers saved before the check existed."""
+    if not raw:
+        return None
+    figures = tuple(Figure(text=f["text"], kind=f["kind"], sources=tuple(f.get("sources", ())),
+                           supported=bool(f.get("supported", False)))
+                    for f in raw.get("figures", ()))
+    return Grounding(figures, tuple(raw.get("checked", ())), str(raw.get("action", "")))
+
+
 def answer_from_json(raw: Mapping[str, Any]) -> Answer:
-    """The inverse of answer_to_json."""
+    """The inverse of answer_to_json (files without newer fields still load)."""
     sources = tuple(
         Hit(chunk=Chunk(**h["chunk"]), score=h["score"], rank=h["rank"], method=h["method"])
         for h in raw.get("sources", ())
@@ -103,6 +113,7 @@ def answer_from_json(raw: Mapping[str, Any]) -> Answer:
         timings=Timings(**raw.get("timings", {})),
         model_label=raw.get("model_label", ""),
         abstained=bool(raw.get("abstained", False)),
+        grounding=grounding_from_json(raw.get("grounding")),
     )
 
 

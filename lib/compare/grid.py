@@ -22,7 +22,7 @@ from lib.config import SAMPLE_DOCS_DIR
 from lib.generation.chat_model import ChatModel
 from lib.generation.models import ModelSpec
 from lib.generation.rag import AnswerStream, RagSettings, Retrieval, ask, retrieve, source_header
-from lib.types import ProviderError, RagLabError
+from lib.types import Grounding, ProviderError, RagLabError
 
 GROUNDED_QUESTIONS = SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl"
 
@@ -127,6 +127,7 @@ class CellResult:
     error: str = ""
     abstained: bool = False
     sources: tuple[str, ...] = ()  # the source headers a RAG-on cell was shown
+    grounding: Grounding | None = None  # RAG-on answers: every figure checked (rag.ask)
 
 
 def cells(base: ChatModel, tuned: ChatModel) -> list[Cell]:
@@ -176,6 +177,7 @@ def result_of(cell: Cell, question: str, retrieval: Retrieval, stream: AnswerStr
     result.abstained = answer.abstained
     if cell.rag:
         result.sources = tuple(source_header(n, h) for n, h in enumerate(answer.sources, 1))
+    result.grounding = answer.grounding
     return result
 
 

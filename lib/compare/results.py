@@ -103,11 +103,14 @@ class CellRow:
     words: int | None = None
     sentences: int | None = None
     sources: tuple[str, ...] = ()  # what a RAG-on cell was shown: "[1] fees.pdf, page 3"
+    # every figure of the answer found in a cited source; None: nothing was checked (RAG off)
+    grounding_check: bool | None = None
 
     @classmethod
     def of(cls, r: CellResult) -> CellRow:
+        check = None if r.grounding is None else r.grounding.passed
         base = cls(r.label, r.text, round(r.seconds, 2), r.expected_found, r.abstained, r.error,
-                   sources=tuple(r.sources))
+                   sources=tuple(r.sources), grounding_check=check)
         card = r.card
         if card is None:
             return base

@@ -10,17 +10,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
+from lib.generation.context import Excerpt, score_units, select, units_of
+from lib.generation.grounding import check_grounding, citations_to_add
 from lib.generation.local_server import N_CTX
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
-from lib.types import Answer, Hit, ProviderError, Timings
+from lib.types import Answer, Grounding, Hit, ProviderError, Timings
 
 INSTRUCTION = ("Answer using only the provided documentation; "
                "if the answer is not in the documentation, say so.")
@@ -64,12 +66,30 @@ class RagSettings:
 
     rag: bool = True
     method: str = "hybrid"
-    k: int = 4
+    # 8 chunks searched for the best sentences: 4 missed the answering chunk of bundled
+    # questions (g05, g07) that 8 found (bench/citations.py, interleaved).
+    k: int = 8
     fusion: FusionSettings = FusionSettings()
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_answer_tokens: int = 256
     n_ctx: int = N_CTX
     prefill: bool = True  # local base: ANSWER_PREFIX + a constrained citation step
+    # "chunks": the k chunks whole; "sentences": only the best `max_units` sentences /
+    # table rows of the k chunks (lib/generation/context.py), best source last, each under
+    # its own source number. `candidates` > k retrieves that many chunks instead.
+    # Measured on the 10 bundled questions, base: fact 5/10 -> 8/10 with the post-check,
+    # prompts ~60% shorter (bench/citations.py, bench/llm.py --context). Local models only
+    # (see `selects`).
+    context: str = "sentences"
+    candidates: int = 0
+    max_units: int = 4
+    old_values: str = "mark"  # "previously" values: "mark" them as old, or "drop" them
+    # After the answer, the grounding check; when a figure is not in a cited source, one
+    # retry on the best excerpt alone, then a quote of the best sentence (see _repair).
+    post_check: bool = True
+    # Models that read whole chunks (see `selects`) get the best `whole_chunks` of the k:
+    # 8 whole chunks would double their prompt and TTFT (bench/llm.py).
+    whole_chunks: int = 4
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ class Retrieval:
     hits: tuple[Hit, ...]
     confidence: float
     ms: float
+    vector: Any = field(default=None, compare=False, repr=False)  # the question's embedding
 
 
 def retrieval_confidence(index: Any, question: str,
@@ -96,10 +117,22 @@ def retrieve(index: Any, question: str, settings: RagSettings) -> Retrieval:
     """
     started = time.perf_counter()
     vector = index.embedder.embed_query(question)
-    hits = search(index, question, Method.from_str(settings.method), settings.k,
+    k = max(settings.k, settings.candidates) if settings.context == "sentences" else settings.k
+    hits = search(index, question, Method.from_str(settings.method), k,
                   fusion=settings.fusion, query_vector=vector)
     conf = retrieval_confidence(index, question, vector) if hits else 0.0
-    return Retrieval(tuple(hits), conf, (time.perf_counter() - started) * 1000)
+    return Retrieval(tuple(hits), conf, (time.perf_counter() - started) * 1000, vector)
+
+
+def select_context(index: Any, question: str, retrieval: Retrieval,
+                   settings: RagSettings) -> list[Excerpt]:
+    """The best sentences of the retrieved chunks, grouped by source, best source last."""
+    vector = retrieval.vector if retrieval.vector is not None \
+        else index.embedder.embed_query(question)
+    units = units_of(retrieval.hits, settings.old_values)
+    scored = score_units(question, units, vector, index.embedder.embed,
+                         ranks=list(range(len(retrieval.hits))))
+    return select(scored, retrieval.hits, max_units=settings.max_units)
 
 
 # The sources block runs from its first line, SOURCES_START, to INSTRUCTION, which only
@@ -137,13 +170,18 @@ def source_header(n: int, hit: Hit) -> str:
     return ", ".join(parts)
 
 
-def format_sources(hits: Sequence[Hit]) -> str:
-    """Numbered excerpts, one block each."""
-    return "\n\n".join(f"{source_header(i, h)}\n{_quote_markers(h.chunk.text.strip())}"
-                       for i, h in enumerate(hits, 1))
+# What the model is shown: (source number, text) in prompt order; None: every hit whole.
+Shown = Sequence[tuple[int, str]]
 
 
-def user_turn(question: str, hits: Sequence[Hit]) -> str:
+def format_sources(hits: Sequence[Hit], shown: Shown | None = None) -> str:
+    """Numbered excerpts, one block each, in `shown` order (default: every chunk whole)."""
+    blocks = shown if shown is not None else [(i, h.chunk.text) for i, h in enumerate(hits, 1)]
+    return "\n\n".join(f"{source_header(n, hits[n - 1])}\n{_quote_markers(t.strip())}"
+                       for n, t in blocks)
+
+
+def user_turn(question: str, hits: Sequence[Hit], shown: Shown | None = None) -> str:
     """Sources, then the instruction, then the question (last, where small models look).
 
     Tried for TTFT (bench/llm.py prompts, interleaved, one server each): the instruction in
@@ -151,7 +189,7 @@ def user_turn(question: str, hits: Sequence[Hit]) -> str:
     cut TTFT by 6% and 10%, but right-document citations fell 9/10 -> 8/10 in both
     (bench/citations.py), so it stays here.
     """
-    sources = format_sources(hits)
+    sources = format_sources(hits, shown)
     return f"{SOURCES_START}\n\n{sources}\n\n{INSTRUCTION}\n\nQuestion: {question.strip()}"
 
 
@@ -173,13 +211,14 @@ def fit_hits(question: str, hits: Sequence[Hit], budget: int,
     return kept
 
 
-def build_messages(question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+def build_messages(question: str, hits: Sequence[Hit],
+                   shown: Shown | None = None) -> list[dict[str, str]]:
     """Chat messages: grounded when there are hits, plain otherwise (RAG off)."""
     if not hits:
         return [{"role": "system", "content": PLAIN_SYSTEM_PROMPT},
                 {"role": "user", "content": question.strip()}]
     return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": user_turn(question, hits)}]
+            {"role": "user", "content": user_turn(question, hits, shown)}]
 
 
 def parse_citations(text: str, n_sources: int) -> tuple[int, ...]:
@@ -256,6 +295,8 @@ class AnswerStream:
         self.answer: Answer | None = None
         # answer text -> " [n]": asks the model for its source when it cited none
         self.cite: Callable[[str], str] | None = None
+        # (answer text, its failed check) -> (better text, what was done) or None
+        self.repair: Callable[[str, Grounding], tuple[str, str] | None] | None = None
 
     @property
     def abstained(self) -> bool:
@@ -282,7 +323,36 @@ class AnswerStream:
             yield suffix
         total = time.perf_counter() - self._chat.started  # includes the citation step
         timings = replace(self._chat.timings, retrieval_ms=ms, total_s=total)
-        self.answer = Answer(text, parse_citations(text, len(hits)), hits, timings, self.spec.label)
+        citations = parse_citations(text, len(hits))
+        grounding = check_grounding(text, hits, citations) if hits else None
+        if grounding is not None and not grounding.passed and self.repair is not None:
+            if cite := citations_to_add(grounding):  # right figure, wrong [n]: cite its source
+                suffix = "".join(f" [{n}]" for n in cite)
+                text += suffix
+                yield suffix
+                citations = parse_citations(text, len(hits))
+                grounding = replace(check_grounding(text, hits, citations), action="cited")
+            fixed = None if grounding.passed else self.repair(text, grounding)
+            if fixed is not None:
+                text, action = fixed
+                yield f"\n\n{REPAIR_NOTE}\n\n{text}"  # the page redraws `text` alone after
+                citations = parse_citations(text, len(hits))
+                grounding = replace(check_grounding(text, hits, citations), action=action)
+                timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
+        self.answer = Answer(text, citations, hits, timings, self.spec.label,
+                             grounding=grounding)
+
+
+def selects(spec: ModelSpec, settings: RagSettings) -> bool:
+    """True when the model sees selected sentences and gets the post-check (local models).
+
+    Both were measured on the 135M local base model only (bench/citations.py). The
+    fine-tuned adapter got worse with them on the held-out questions (right document 13/22
+    -> 5/22, 8 of 22 answered "the documentation does not say"), so it reads whole chunks
+    as before; remote models (OpenAI, compatible servers) too, and cite by themselves. The
+    grounding check itself runs and is shown for every provider.
+    """
+    return settings.context == "sentences" and spec.is_local and not spec.adapter
 
 
 def guided(spec: ModelSpec, settings: RagSettings, grounded: bool) -> bool:
@@ -290,9 +360,10 @@ def guided(spec: ModelSpec, settings: RagSettings, grounded: bool) -> bool:
     return settings.prefill and grounded and spec.is_local and not spec.adapter
 
 
-def citation_grammar(n_sources: int) -> str:
-    """GBNF: one source number between 1 and n, then the closing bracket."""
-    numbers = " | ".join(f'"{i}"' for i in range(1, n_sources + 1))
+def citation_grammar(n_sources: int | Sequence[int]) -> str:
+    """GBNF: one source number (1..n, or one of those given), then the closing bracket."""
+    allowed = range(1, n_sources + 1) if isinstance(n_sources, int) else n_sources
+    numbers = " | ".join(f'"{i}"' for i in allowed)
     return f'root ::= ({numbers}) "]"'
 
 
@@ -327,19 +398,84 @@ def ask(question: str, index: Any, model: ChatModel,
         budget = settings.n_ctx - settings.max_answer_tokens
         hits = fit_hits(question, hits, budget, model.count_tokens)
         retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
-    messages = build_messages(question, hits)
+    if hits and not selects(spec, settings):
+        hits = hits[:settings.whole_chunks]
+        retrieval = replace(retrieval, hits=tuple(hits))  # type: ignore[arg-type]
+    shown: list[tuple[int, str]] | None = None
+    excerpts: list[Excerpt] = []
+    if hits and selects(spec, settings):
+        started = time.perf_counter()
+        excerpts = select_context(index, question, retrieval, settings)  # type: ignore[arg-type]
+        shown = [(e.units[0].hit_index + 1, e.text) for e in excerpts]
+        ms = retrieval.ms + (time.perf_counter() - started) * 1000  # type: ignore[union-attr]
+        retrieval = replace(retrieval, ms=ms)  # type: ignore[arg-type]
+    messages = build_messages(question, hits, shown)
+    numbers = [n for n, _ in shown] if shown else list(range(1, len(hits) + 1))
     guide = guided(spec, settings, bool(hits))
     options = ChatOptions(max_tokens=settings.max_answer_tokens, stop=STOP,
                           prefix=ANSWER_PREFIX if guide else "")
     stream = AnswerStream(spec, retrieval, model.stream(messages, options))
     stream.messages = messages
     if guide:
-        stream.cite = lambda text: _ask_citation(model, messages, text, len(hits))
+        stream.cite = lambda text: _ask_citation(model, messages, text, numbers)
+    if hits and selects(spec, settings) and settings.post_check:
+        best = _best_passage(hits, shown, excerpts)
+        stream.repair = lambda text, _g: _repair(question, model, settings, hits, best, guide)
     return stream
 
 
+# Shown while the post-check answers again; the saved answer keeps only the new text.
+REPAIR_NOTE = "*A figure above was not in the cited sources: answering again from the best excerpt.*"
+RETRY_INSTRUCTION = ("Answer in one sentence, copying the figure exactly as the excerpt "
+                     "writes it.")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The single best piece of context: its source number, the excerpt, its best sentence."""
+
+    n: int
+    excerpt: str
+    sentence: str
+
+
+def _best_passage(hits: Sequence[Hit], shown: Shown | None,
+                  excerpts: Sequence[Excerpt]) -> Passage:
+    """The last excerpt (the best: context.select puts it last; else retrieval's top hit)."""
+    if excerpts and shown:
+        top = max(excerpts[-1].units, key=lambda u: u.score)
+        return Passage(shown[-1][0], excerpts[-1].text, top.original or top.text)
+    first = hits[0].chunk.text.strip()
+    return Passage(1, first, re.split(r"(?<=[.!?])\s+|\n", first)[0])
+
+
+def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequence[Hit],
+            best: Passage, guide: bool) -> tuple[str, str]:
+    """One retry on the best excerpt alone; when its figures still fail, quote the sentence.
+
+    The retry keeps the source's number (the excerpt is shown as [n]) so citations stay valid.
+    """
+    header = source_header(best.n, hits[best.n - 1])
+    user = (f"Documentation:\n\n{header}\n{best.excerpt}\n\n{INSTRUCTION} "
+            f"{RETRY_INSTRUCTION}\n\nQuestion: {question.strip()}")
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    options = ChatOptions(max_tokens=min(96, settings.max_answer_tokens), stop=STOP,
+                          prefix=ANSWER_PREFIX if guide else "")
+    try:
+        text, _ = model.complete(messages, options)
+    except ProviderError:
+        text = ""
+    text = text.strip()
+    if text and not parse_citations(text, len(hits)):
+        text += f" [{best.n}]"
+    if text and check_grounding(text, hits, parse_citations(text, len(hits))).passed:
+        return text, "retried"
+    lead = ANSWER_PREFIX if guide else "The documentation says:"
+    return f'{lead} "{best.sentence}" [{best.n}]', "quoted"
+
+
 def _ask_citation(model: ChatModel, messages: Sequence[Mapping[str, str]], answer: str,
-                  n_sources: int) -> str:
+                  n_sources: int | Sequence[int]) -> str:
     """The model's own pick of the supporting excerpt, as " [n]" (grammar-constrained)."""
     opts = ChatOptions(max_tokens=4, prefix=CITE_PREFILL, grammar=citation_grammar(n_sources))
     text, _ = model.complete(citation_messages(messages, answer), opts)

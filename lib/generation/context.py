@@ -1,0 +1,268 @@
+"""Sentence-level context: send the model the lines that answer, not four whole chunks.
+
+The 135M local model picks the wrong row of a table or the old value of a "previously"
+line when it sees whole chunks (measured: ../shared/OFFLINE_MODELS.md, bench/citations.py).
+Here each retrieved chunk is split into units (sentences, table rows, list items), each
+unit is scored against the question with the embedder, and only the best few are kept,
+grouped by their chunk, with old values marked as old. Pure functions: the embedder is
+passed in as a function.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from lib.generation.grounding import mentions
+from lib.types import Hit
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
+# A line that is a heading: Markdown "## x", or a numbered PDF heading "3. OB-7731 ...".
+_HEADING = re.compile(r"^(?:#{1,6}\s+\S|\d+(?:\.\d+)*\.?\s+[A-Z][^.]*$)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'£])")
+# "(previously £14.99 until 28 February 2026)", "changed from £14.99 to £12.99"
+_PREVIOUSLY = re.compile(r"\(\s*previously\s+([^)]*)\)", re.IGNORECASE)
+_CHANGED = re.compile(r"\b(changed|raised|increased|reduced|lowered|cut|went (?:up|down)) "
+                      r"from (.+?) to ", re.IGNORECASE)
+# Words that carry no meaning for matching a question to a unit.
+_STOP = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
+    "how", "i", "in", "is", "it", "my", "of", "on", "or", "the", "to", "what", "when",
+    "which", "who", "why", "with", "you", "your", "me", "much", "many", "long",
+})
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One sentence, table row or list item of a retrieved chunk."""
+
+    hit_index: int  # position of its hit in the retrieved list
+    position: int  # order inside its chunk
+    text: str  # as the model will see it (old values marked)
+    heading: str  # the nearest heading above it in its chunk ("" when none)
+    stale: bool  # it states an old value ("previously", "changed from")
+    score: float = 0.0
+    plain: str = ""  # the text with its old values cut out: what is scored
+    original: str = ""  # as the document wrote it (what a quote shows)
+
+
+def mark_stale(text: str) -> tuple[str, bool]:
+    """Say which value is current: '£12.99 (previously £14.99)' -> '£12.99 (now; old: £14.99)'.
+
+    Returns the marked text and whether it held an old value.
+    """
+    marked = _PREVIOUSLY.sub(lambda m: f"(this is the current value; the old value "
+                                       f"{m.group(1).strip()} no longer applies)", text)
+    marked = _CHANGED.sub(lambda m: f"{m.group(1)} (old value {m.group(2)}) to ", marked)
+    return marked, marked != text
+
+
+def _table_row(line: str, header: list[str] | None) -> str:
+    """A Markdown table row as 'Header: cell; ...' (a row alone loses its column names)."""
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if header and len(header) == len(cells):
+        return "; ".join(f"{h}: {c}" for h, c in zip(header, cells, strict=True) if c)
+    return " | ".join(c for c in cells if c)
+
+
+def split_units(text: str) -> list[tuple[str, str]]:
+    """(heading, unit) pairs of a chunk: sentences, table rows, list items, in order.
+
+    PDF text wraps lines mid-sentence: a line starting in lower case continues the last.
+    """
+    units: list[tuple[str, str]] = []
+    heading, header = "", None
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if lines and line[0].islower() and not lines[-1].endswith((".", ":", "|")):
+            lines[-1] += " " + line
+        else:
+            lines.append(line)
+    for line in lines:
+        if line.startswith("|"):
+            if re.fullmatch(r"\|[\s|:-]+\|?", line):
+                continue  # the |---| separator
+            if header is None:
+                header = [c.strip() for c in line.strip().strip("|").split("|")]
+                continue
+            units.append((heading, _table_row(line, header)))
+            continue
+        header = None
+        if _HEADING.match(line):
+            heading = line.lstrip("#").strip()
+            continue
+        item = re.sub(r"^(?:[-*•]|\d+\.)\s+", "", line)
+        units += [(heading, s) for s in _SENTENCE_END.split(item) if s.strip()]
+    return units
+
+
+# PDF page furniture: "Orbit Business Account Guide (OB-5050) - Page 1 of 3".
+_PAGE_LINE = re.compile(r"\bPage \d+ of \d+\b")
+
+
+def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
+    """Every unit of every hit; the chunk's section is the default heading.
+
+    `old_values`: "mark" says which value is current (mark_stale); "drop" cuts old ones out.
+    "Page n of m" lines are skipped, and a line already seen in a better-ranked chunk (chunks
+    overlap; a PDF's running header repeats on every page) is kept once.
+    """
+    seen: set[str] = set()
+    out = []
+    for i, hit in enumerate(hits):
+        for pos, (heading, text) in enumerate(split_units(hit.chunk.text)):
+            if text in seen or _PAGE_LINE.search(text):
+                continue
+            seen.add(text)
+            marked, stale = mark_stale(text)
+            plain = _CHANGED.sub(r"\1 to ", _PREVIOUSLY.sub("", text))
+            shown = plain if old_values == "drop" else marked
+            out.append(Unit(i, pos, shown, heading or (hit.chunk.section or ""), stale,
+                            plain=plain, original=text))
+    return out
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9][a-z0-9.\-]*[a-z0-9]|[a-z0-9]", text.lower())
+            if w not in _STOP}
+
+
+def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
+                embed: Embed, ranks: Sequence[int] = ()) -> list[Unit]:
+    """Each unit scored: cosine to the question (unit read with its heading) + word overlap.
+
+    `ranks` (0-based retrieval rank of each hit) add a prior: hybrid retrieval, which also
+    weighs exact words, ranked the chunk; a unit of the top chunk gets RANK_WEIGHT / 1.
+
+    The overlap term (share of the question's content words in the unit or its heading)
+    lifts rows that name the product the question asks about, which cosine on a short
+    table row blurs.
+    """
+    if not units:
+        return []
+    # Scored without the old values, so a long "(previously ...)" aside does not dilute it.
+    texts = [u.plain or u.text for u in units]
+    vectors = embed([f"{u.heading}: {t}" if u.heading else t for u, t in zip(units, texts,
+                                                                             strict=True)])
+    cos = vectors @ q_vector
+    qw = _words(question)
+    unit_words = [_words(f"{u.heading} {t}") for u, t in zip(units, texts, strict=True)]
+    # Words in every candidate (the product name the question repeats) say little; rare
+    # ones (the attribute asked about: "early", "late") say which unit answers: IDF weights.
+    df = {w: sum(w in uw for uw in unit_words) for w in qw}
+    idf = {w: math.log(1 + len(units) / (1 + df[w])) for w in qw}
+    total = sum(idf.values()) or 1.0
+    wanted = asked_kinds(question)
+    q_ids = _ids(question)
+    out = []
+    for u, t, c, uw in zip(units, texts, cos, unit_words, strict=True):
+        overlap = sum(idf[w] for w in qw & uw) / total
+        has = wanted and any(m.kind in wanted for m in mentions(t))
+        prior = RANK_WEIGHT / (1 + ranks[u.hit_index]) if ranks else 0.0
+        other = bool(q_ids) and bool(ids := _ids(f"{u.heading} {t}")) and not q_ids & ids
+        out.append(replace(u, score=float(c) + OVERLAP_WEIGHT * overlap + prior
+                           + (FIGURE_BONUS if has else 0.0) - (ID_PENALTY if other else 0.0)))
+    return out
+
+
+OVERLAP_WEIGHT = 0.3  # cosine spans ~0.1-0.8 here; overlap 0-1: a third keeps cosine first
+# A question asking for a quantity is answered by a unit that holds one: the bonus lifts
+# "Late payment fee £12" over prose about the same product (cosine blurs table rows).
+FIGURE_BONUS = 0.15
+RANK_WEIGHT = 0.1  # rank 1 +0.1, rank 2 +0.05, ...: a tie-breaker, not a ranking
+# A unit about another product ID than the one asked about ("OB-3310 ..." for a question on
+# OB-2204) is about something else, however similar its words.
+ID_PENALTY = 0.2
+
+
+def _ids(text: str) -> set[str]:
+    """Product IDs, error codes and versions named in `text` (lower case)."""
+    return {m.text.lower() for m in mentions(text) if m.kind == "id"}
+_ASKS = (
+    (re.compile(r"\b(?:rate|margin|apr|aer|ear|interest|percent(?:age)?)\b", re.IGNORECASE),
+     {"percent"}),
+    (re.compile(r"\b(?:fee|cost|price|charge|how much|pay|limit|lose)\b", re.IGNORECASE),
+     {"money", "percent", "number"}),
+    (re.compile(r"\bhow (?:many|long|high|often|big|soon)\b|\bwithin\b", re.IGNORECASE),
+     {"number", "money", "date"}),
+    (re.compile(r"\b(?:when|date|until|deadline)\b", re.IGNORECASE), {"date", "time"}),
+)
+
+
+def asked_kinds(question: str) -> set[str]:
+    """The kinds of figure the question asks for (grounding.py's kinds), maybe none."""
+    return {k for pattern, kinds in _ASKS if pattern.search(question) for k in kinds}
+
+
+def supersede(units: Sequence[Unit]) -> list[Unit]:
+    """Drop changelog lines a later dated line about the same item replaced.
+
+    Two "changed" units whose headings hold dates and whose words mostly agree (Jaccard
+    >= 0.5) describe the same item: only the latest is the current value.
+    """
+    dated = [(u, _heading_date(u.heading)) for u in units]
+    out = []
+    for u, d in dated:
+        words = _words(u.plain or u.text)
+        newer = d is not None and u.stale and any(
+            v.stale and e is not None and e > d
+            and len(words & (vw := _words(v.plain or v.text))) / max(1, len(words | vw)) >= 0.5
+            for v, e in dated)
+        if not newer:
+            out.append(u)
+    return out
+
+
+def _heading_date(heading: str) -> str | None:
+    """The ISO date a heading starts with ("2026-02-01: Orbit Saver rate change")."""
+    m = re.match(r"\s*(\d{4}-\d{2}-\d{2})\b", heading)
+    return m.group(1) if m else None
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """What the model sees of one source: its hit and the selected units, best last."""
+
+    hit: Hit
+    units: tuple[Unit, ...]
+
+    @property
+    def best(self) -> float:
+        return max(u.score for u in self.units)
+
+    @property
+    def text(self) -> str:
+        """The heading once, then the units (one per line)."""
+        heading = self.units[0].heading
+        body = "\n".join(u.text for u in self.units)
+        section = self.hit.chunk.section or ""
+        return f"{heading}\n{body}" if heading and heading != section else body
+
+
+def select(scored: Sequence[Unit], hits: Sequence[Hit], max_units: int = 4,
+           max_sources: int = 4) -> list[Excerpt]:
+    """The best `max_units` units, grouped by source, the most relevant source last.
+
+    A current value beats the same line's old value by construction (mark_stale); a unit
+    that only states old values ranks below an equally scored current one (ties).
+    """
+    ranked = sorted(supersede(scored), key=lambda u: (u.score, not u.stale), reverse=True)
+    chosen: dict[int, list[Unit]] = {}
+    for u in ranked:
+        if len(chosen) >= max_sources and u.hit_index not in chosen:
+            continue
+        chosen.setdefault(u.hit_index, []).append(u)
+        if sum(len(v) for v in chosen.values()) >= max_units:
+            break
+    # Small models weigh what is closest to the question: inside an excerpt and across
+    # them, the best unit goes last (measured: the first of several error-code lines won).
+    excerpts = [Excerpt(hits[i], tuple(sorted(us, key=lambda u: u.score)))
+                for i, us in chosen.items()]
+    return sorted(excerpts, key=lambda e: e.best)

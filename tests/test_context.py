@@ -1,0 +1,114 @@
+"""Sentence-level context selection on hand-made chunks, with a deterministic fake embedder."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+
+from lib.generation.context import (
+    asked_kinds,
+    mark_stale,
+    score_units,
+    select,
+    split_units,
+    supersede,
+    units_of,
+)
+from lib.types import Chunk, Hit
+
+FEES = """3. OB-7731 Orbit Metal card
+| Item | Price |
+|---|---|
+| Monthly plan fee | £12.99 (previously £14.99 until 28 February 2026) |
+| Minimum term | 6 months |
+"""
+NOTES_NEW = "- The Orbit Saver (OB-2204) variable rate changed from 4.10% AER to 3.85% AER."
+NOTES_OLD = "- The Orbit Saver (OB-2204) variable rate changed from 4.35% AER to 4.10% AER."
+PROSE = ("Orbit Metal is a premium plan for Orbit Everyday customers. It replaces your "
+         "standard card with a steel card\nand adds travel benefits for a monthly fee.")
+
+
+def hit(n: int, text: str, section: str | None = None, doc: str = "doc.md") -> Hit:
+    return Hit(Chunk(f"d{n}-00000", f"d{n}", doc, None, section, 0, len(text), text),
+               1.0 / n, n, "hybrid")
+
+
+def bag_embed(texts):
+    """A bag-of-words embedder: shared words -> higher cosine (deterministic, no model)."""
+    rows = np.zeros((len(texts), 256), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            rows[i, zlib.crc32(word.encode()) % 256] += 1.0
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms == 0, 1, norms)
+
+
+def test_split_units_keeps_table_rows_with_their_column_names_and_joins_wrapped_lines():
+    units = split_units(FEES + "\n" + PROSE)
+    texts = [t for _, t in units]
+    assert "Item: Monthly plan fee; Price: £12.99 (previously £14.99 until 28 February 2026)" \
+        in texts
+    assert units[0][0] == "3. OB-7731 Orbit Metal card"  # the heading travels with its rows
+    assert texts[-1] == "It replaces your standard card with a steel card and adds travel " \
+                        "benefits for a monthly fee."
+    assert len(texts) == 4  # 2 rows + 2 sentences; heading and |---| are not units
+
+
+def test_previously_line_is_marked_and_the_current_value_kept():
+    marked, stale = mark_stale("Monthly plan fee £12.99 (previously £14.99 until 28 February 2026)")
+    assert stale
+    assert marked.startswith("Monthly plan fee £12.99 (this is the current value")
+    assert "old value £14.99" in marked and "no longer applies" in marked
+    changed, stale2 = mark_stale(NOTES_NEW[2:])
+    assert stale2 and "(old value 4.10% AER) to 3.85% AER" in changed
+    assert mark_stale("Minimum term 6 months") == ("Minimum term 6 months", False)
+
+
+def test_the_current_value_is_scored_without_its_old_value():
+    (unit,) = [u for u in units_of([hit(1, FEES)]) if "12.99" in u.text]
+    assert unit.stale and "14.99" in unit.text and "14.99" not in unit.plain
+
+
+def test_an_older_changelog_line_is_superseded_by_a_later_one():
+    hits = [hit(1, NOTES_OLD, "2025-09-01: Orbit Saver rate change"),
+            hit(2, NOTES_NEW, "2026-02-01: Orbit Saver rate change")]
+    kept = supersede(units_of(hits))
+    assert [u.hit_index for u in kept] == [1]
+
+
+def test_select_picks_the_answering_row_and_puts_the_best_source_last():
+    hits = [hit(1, PROSE, "OB-7731 Orbit Metal card"), hit(2, FEES, doc="fees.pdf"),
+            hit(3, "Freeze your card in the app. It is free.", "Cards")]
+    q = "What is the monthly plan fee for Orbit Metal?"
+    scored = score_units(q, units_of(hits), bag_embed([q])[0], bag_embed, ranks=[0, 1, 2])
+    excerpts = select(scored, hits, max_units=2)
+    assert excerpts[-1].hit.chunk.doc_name == "fees.pdf"
+    assert "£12.99" in excerpts[-1].text and "current value" in excerpts[-1].text
+    assert excerpts[-1].best == max(e.best for e in excerpts)
+    assert sum(len(e.units) for e in excerpts) == 2
+    assert all("Freeze" not in e.text for e in excerpts)
+
+
+def test_select_caps_the_number_of_sources():
+    hits = [hit(i, f"Fee number {i} is £{i}.") for i in range(1, 7)]
+    q = "What is the fee?"
+    scored = score_units(q, units_of(hits), bag_embed([q])[0], bag_embed)
+    assert len(select(scored, hits, max_units=6, max_sources=3)) == 3
+
+
+def test_asked_kinds():
+    assert "percent" in asked_kinds("What interest rate does Orbit Saver pay?")
+    assert "money" in asked_kinds("How much does a CHAPS payment cost?")
+    assert "date" in asked_kinds("When will v2.2 be switched off?")
+    assert asked_kinds("Tell me about Spaces") == set()
+
+
+def test_page_furniture_is_not_a_unit():
+    header = "Orbit Bank | Orbit Business Account Guide (OB-5050)"
+    hits = [hit(1, f"{header}\nUp to five team members can join."),
+            hit(2, f"{header}\nBulk files hold up to 500 payments.\nGuide - Page 1 of 3")]
+    texts = [u.text for u in units_of(hits)]
+    assert texts == [header, "Up to five team members can join.",
+                     "Bulk files hold up to 500 payments."]  # the repeated header once

@@ -1,0 +1,141 @@
+"""The grounding post-check of `ask`: one retry, then a quote, against a real HTTP fake model."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.generation.chat_model import ChatModel
+from lib.generation.models import ModelSpec
+from lib.generation.rag import REPAIR_NOTE, RagSettings, ask
+from tests.fake_openai import FakeOpenAI
+
+QUESTION = "What is the late payment fee on the Orbit Credit Builder card (OB-6120)?"
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI(api_key="local", models={"m"}) as server:  # the local client's key
+        yield server
+
+
+class FakeLocalServer:
+    """Stands in for LocalServer: the fake HTTP model poses as the local one.
+
+    Sentence context and the post-check apply to local models only (rag.selects), so the
+    retry path is driven through a local spec whose server is the fake.
+    """
+
+    def __init__(self, fake: FakeOpenAI):
+        self.base_url = fake.url.removesuffix("/v1")
+
+    def ready(self, adapters=()) -> bool:
+        return True
+
+    def ensure(self, adapters=()) -> str:
+        return self.base_url
+
+    def request_options(self, adapter, scale: float = 1.0) -> dict:
+        return {}
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+
+def answer_with(fake, store, settings: RagSettings, *replies: str):
+    fake.replies.extend(replies)
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    stream = ask(QUESTION, store, model, settings)
+    streamed = "".join(stream)
+    return stream.answer, streamed
+
+
+def test_the_app_default_is_sentences_with_the_post_check():
+    assert RagSettings().context == "sentences" and RagSettings().post_check
+
+
+def test_remote_models_read_whole_chunks_and_are_not_repaired(fake, sample_store):
+    model = ChatModel(ModelSpec("Remote", "openai", "m", fake.url, "openai"),
+                      secrets={"openai": "local"})
+    fake.replies.append("The fee is £99.50 [1].")
+    stream = ask(QUESTION, sample_store, model)
+    list(stream)
+    assert len(fake.requests) == 1  # no retry
+    assert stream.messages[-1]["content"].startswith("Documentation:\n\n[1] ")  # whole, in order
+    assert not stream.answer.grounding.passed  # still checked and flagged
+
+
+@pytest.mark.parametrize("context", ["chunks", "sentences"])
+def test_a_grounded_answer_is_kept_without_a_second_request(fake, sample_store, context):
+    answer, _ = answer_with(fake, sample_store, RagSettings(context=context, post_check=True),
+                            "The late payment fee is £12 [1].")
+    assert answer.grounding.passed and answer.grounding.action == ""
+    assert len(fake.requests) == 1
+
+
+def test_an_unsupported_figure_gets_one_retry_on_the_best_excerpt(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, streamed = answer_with(fake, sample_store, settings,
+                                   "The late payment fee is £99.50 [1].", "It is £12.")
+    assert len(fake.requests) == 2
+    retry_prompt = fake.requests[1]["messages"][1]["content"]  # the user turn
+    first_prompt = fake.requests[0]["messages"][1]["content"]
+    assert len(retry_prompt) < len(first_prompt)  # the best excerpt alone
+    assert answer.grounding.action == "retried" and answer.grounding.passed
+    assert "£99.50" not in answer.text and answer.citations  # a citation was added
+    assert REPAIR_NOTE in streamed  # the user saw why the answer changed
+
+
+def test_a_failed_retry_falls_back_to_quoting_the_best_sentence(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, _ = answer_with(fake, sample_store, settings,
+                            "The fee is £99.50 [1].", "Still £77 [1].")
+    assert answer.grounding.action == "quoted" and answer.grounding.passed
+    quoted = answer.text.split('"')[1].split("; Price: ")[-1]  # a table row names its columns
+    assert any(quoted in " ".join(h.chunk.text.split()) for h in answer.sources), quoted
+    assert answer.citations
+
+
+def test_without_the_post_check_a_wrong_figure_is_flagged_not_fixed(fake, sample_store):
+    answer, _ = answer_with(fake, sample_store, RagSettings(post_check=False),
+                            "The fee is £99.50 [1].")
+    assert len(fake.requests) == 1
+    assert [f.text for f in answer.grounding.unsupported] == ["£99.50"]
+
+
+# --------------------------------------------------------------------------- real model
+@pytest.mark.slow
+@pytest.mark.parametrize("qid", ["g01", "g04", "g08"])
+def test_real_model_answers_pass_the_grounding_check(sample_store, qid):
+    import json
+
+    from lib.config import SAMPLE_DOCS_DIR
+    from tests.llm_fixtures import shared_server
+
+    rows = [json.loads(x) for x in (SAMPLE_DOCS_DIR / "eval" / "grounded_questions.jsonl")
+            .read_text().splitlines() if x]
+    item = next(r for r in rows if r["_id"] == qid)
+    model = ChatModel(ModelSpec("Local base", "local", "SmolLM2-135M-Instruct"),
+                      server=shared_server())
+    settings = RagSettings(context="sentences", post_check=True)
+    stream = ask(item["question"], sample_store, model, settings)
+    list(stream)
+    answer = stream.answer
+    assert answer.grounding is not None and answer.grounding.passed, answer.text
+    assert answer.grounding.action in ("", "cited", "retried", "quoted")
+    cited = {answer.sources[n - 1].chunk.doc_name for n in answer.citations}
+    assert cited & {s["doc"] for s in item["sources"]}, answer.text
+    assert "Documentation:" in stream.messages[-1]["content"]
+
+
+def test_a_fine_tuned_local_model_reads_four_whole_chunks_unrepaired(fake, sample_store,
+                                                                   tmp_path):
+    adapter = tmp_path / "style.gguf"
+    adapter.write_bytes(b"GGUF")
+    spec = ModelSpec("Fake tuned", "local", "m", adapter=str(adapter))
+    model = ChatModel(spec, server=FakeLocalServer(fake))
+    fake.replies.append("Thanks. The fee is £99.50 [1].")
+    stream = ask(QUESTION, sample_store, model)  # app defaults: k=8
+    list(stream)
+    assert len(fake.requests) == 1 and len(stream.answer.sources) == RagSettings().whole_chunks
+    assert stream.messages[-1]["content"].startswith("Documentation:\n\n[1] ")
+    assert not stream.answer.grounding.passed  # flagged for the user, not rewritten

@@ -1,0 +1,26 @@
+"""The grounding check's on-screen text (pure helpers of ui/grounding.py)."""
+
+from __future__ import annotations
+
+from lib.types import Figure, Grounding
+from ui.grounding import figure_note, summary
+
+
+def test_each_figure_says_where_it_was_found():
+    assert figure_note(Figure("£12.99", "money", (1, 3), True)) == "`£12.99` ✓ \\[1\\], \\[3\\]"
+    assert "only in \\[3\\], not cited" in figure_note(Figure("£14.99", "money", (3,), False))
+    assert "not in any source" in figure_note(Figure("£13", "money", (), False))
+
+
+def test_summary_warns_only_when_a_figure_is_unsupported():
+    ok = Grounding((Figure("£12.99", "money", (1,), True),), (1,))
+    bad = Grounding((*ok.figures, Figure("£13", "money", (), False)), (1,))
+    assert summary(ok).startswith("🔎") and "all 1 figures" in summary(ok)
+    assert summary(bad).startswith("⚠️") and "1 of 2" in summary(bad)
+    assert "no figures" in summary(Grounding((), (1,)))
+
+
+def test_summary_says_what_the_post_check_did():
+    g = Grounding((Figure("£12", "money", (1,), True),), (1,), action="retried")
+    assert "asked again" in summary(g) and summary(g).startswith("🔎")
+    assert "quoted" in summary(Grounding((), (1,), action="quoted"))

@@ -1,0 +1,64 @@
+"""The grounding check under a chat answer: each figure found in a cited source, or not."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from lib.types import Answer, Figure, Grounding
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def _md(text: str) -> str:
+    """A figure shown as typed (no LaTeX from "$5", no links from brackets)."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def figure_note(fig: Figure) -> str:
+    """`£12.99 ✓ [1]`, `£14.99 ⚠ only in [3], not cited`, `£13 ✗ not in any source`."""
+    where = ", ".join(f"\\[{n}\\]" for n in fig.sources)
+    if fig.supported:
+        return f"`{fig.text}` ✓ {where}"
+    if fig.sources:
+        return f"`{fig.text}` ⚠️ only in {where}, not cited"
+    return f"`{fig.text}` ✗ not in any source"
+
+
+ACTIONS = {
+    "cited": "The answer's figure came from a source it did not cite: that source was added.",
+    "retried": "The first answer had a figure the sources do not hold: this one was asked "
+               "again on the best excerpt alone.",
+    "quoted": "The model's answers had figures the sources do not hold: this is the best "
+              "sentence of the sources, quoted.",
+}
+
+
+def summary(grounding: Grounding) -> str:
+    """One line: how many figures the cited sources support (and what the post-check did)."""
+    line = _counts(grounding)
+    return f"{line} {ACTIONS[grounding.action]}" if grounding.action in ACTIONS else line
+
+
+def _counts(grounding: Grounding) -> str:
+    n, bad = len(grounding.figures), len(grounding.unsupported)
+    if not n:
+        return "🔎 Grounding check: no figures, dates or IDs to check."
+    if not bad:
+        return f"🔎 Grounding check: all {n} figures, dates and IDs found in the cited sources."
+    return (f"⚠️ Grounding check: {bad} of {n} figures, dates and IDs are not in the cited "
+            f"sources: check them before you rely on this answer.")
+
+
+def render_grounding(answer: Answer) -> None:
+    """A caption when every figure is supported, a warning when any is not."""
+    g = answer.grounding
+    if g is None or answer.abstained:
+        return
+    notes = " · ".join(figure_note(f) for f in g.figures)
+    text = summary(g) + (f"  \n{notes}" if notes else "")
+    if g.passed:
+        st.caption(text)
+    else:
+        st.warning(text)
