@@ -83,7 +83,7 @@ def test_grounded_answer_with_sources_timings_and_feedback(sample_data_dir):
     assert "first token" in captions(at) and "prompt +" in captions(at)
     shown_check = captions(at) + " | ".join(w.value for w in at.warning)
     assert "Grounding check" in shown_check, "every answer shows its grounding check"
-    answer = at.session_state.chat_history[1]["answer"]
+    answer = at.session_state.chat_history[1].answer
     assert answer.grounding is not None
     assert ("⚠️ Grounding check" in shown_check) == (not answer.grounding.passed)
     shown = " ".join(m.value.replace("\\", "") for m in at.markdown)  # markdown-escaped names

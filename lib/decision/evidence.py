@@ -162,7 +162,7 @@ def prompt_tokens(count: TokenCounter | None = None, chunk_size: int = 128) -> P
         count(PLAIN_SYSTEM_PROMPT),
         count(_rules_section(guide)) if guide else 0,
         count(guide) if guide else 0,
-        RagSettings().k * chunk_size,
+        RagSettings().whole_chunks * chunk_size,  # what a remote model is shown per question
     )
 
 
