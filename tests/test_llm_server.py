@@ -74,3 +74,13 @@ def test_stop_command_stops_a_server_started_by_hand(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+def test_the_served_model_is_listed_by_name():
+    """Other OpenAI clients pick the model by its name, not by a path under .cache/."""
+    from lib.generation.models import LOCAL_MODEL_ID
+
+    server = shared_server()
+    listed = _get_json(f"{server.base_url}/v1/models", timeout=10)
+    assert [m["id"] for m in listed["data"]] == [LOCAL_MODEL_ID]

@@ -35,6 +35,7 @@ from lib.generation.local_server import (
     terminate,
 )
 from lib.generation.model_files import MODEL_FILE, model_path
+from lib.generation.models import LOCAL_MODEL_ID
 
 # The manager and the shared knobs live in lib/generation/local_server.py; importable from here too.
 from lib.io import atomic_write_json
@@ -52,6 +53,8 @@ def build_params(model: Path, adapters: Sequence[Path], host: str, port: int,
 
     p = xllamacpp.CommonParams()
     p.model.path = str(model)
+    # /v1/models names the model, not its file path, so OpenAI clients can pick it by name
+    p.model_alias = {LOCAL_MODEL_ID}
     p.n_ctx = tuning.n_ctx
     p.n_batch = tuning.n_batch
     p.n_ubatch = tuning.n_ubatch
