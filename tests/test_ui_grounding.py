@@ -24,3 +24,15 @@ def test_summary_says_what_the_post_check_did():
     g = Grounding((Figure("£12", "money", (1,), True),), (1,), action="retried")
     assert "asked again" in summary(g) and summary(g).startswith("🔎")
     assert "quoted" in summary(Grounding((), (1,), action="quoted"))
+
+
+def test_the_grid_scorecard_shows_each_cells_grounding_check():
+    from lib.compare.grid import CellResult
+    from ui.scorecard import grounding_mark
+
+    ok = Grounding((Figure("£12.99", "money", (1,), True),), (1,))
+    bad = Grounding((*ok.figures, Figure("£13.49", "money", (), False)), (1,))
+    assert grounding_mark(CellResult("a", "A", grounding=ok)).startswith("✅ 1 checked")
+    assert grounding_mark(CellResult("b", "B", grounding=bad)) == "❌ not found: £13.49"
+    assert grounding_mark(CellResult("c", "C")) == grounding_mark(CellResult("d", "D",
+                                                                  grounding=Grounding((), (1,))))

@@ -35,6 +35,7 @@ def scorecard_table(results: Sequence[CellResult], fact: str) -> pd.DataFrame:
             f"{MARK[card.facts_ok]} {facts}{wrong}"
         )
         rows.setdefault("grounded", {})[col] = MARK[card.grounded]
+        rows.setdefault("grounding check (figures in cited sources)", {})[col] = grounding_mark(r)
         if r.expected_found is not None:
             rows.setdefault(f"states {fact}", {})[col] = MARK[r.expected_found]
         rows.setdefault("length", {})[col] = (
@@ -42,6 +43,16 @@ def scorecard_table(results: Sequence[CellResult], fact: str) -> pd.DataFrame:
         )
         rows.setdefault("latency", {})[col] = f"{r.seconds:.1f} s (first token {r.ttft_s:.1f} s)"
     return pd.DataFrame(rows).T
+
+
+def grounding_mark(r: CellResult) -> str:
+    """✅ every figure of the answer is in a cited source, ❌ with the ones that are not, – unchecked."""
+    g = r.grounding
+    if g is None or not g.figures:
+        return MARK[None]
+    if g.passed:
+        return f"{MARK[True]} {len(g.figures)} checked"
+    return f"{MARK[False]} not found: {', '.join(f.text for f in g.unsupported)}"
 
 
 def cell_caption(r: CellResult, fact: str) -> str:
