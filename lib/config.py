@@ -13,6 +13,25 @@ SAMPLE_DOCS_DIR = PROJECT_ROOT / "sample_docs"
 
 
 @dataclass(frozen=True)
+class ChromaServer:
+    """Where a Chroma server listens; the token is excluded from repr so it never reaches a log."""
+
+    host: str
+    port: int = 8000
+    ssl: bool = False
+    token: str = field(default="", repr=False)
+
+    @property
+    def label(self) -> str:
+        """`host:port`, for the UI (never the token)."""
+        return f"{self.host}:{self.port}"
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers for the client: the token as `Authorization: Bearer`, if any."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+@dataclass(frozen=True)
 class Settings:
     """App-wide settings. Secrets are excluded from repr so they never reach a log."""
 
@@ -30,6 +49,17 @@ class Settings:
     compatible_model: str = ""
     reranker_url: str = ""  # any server speaking POST /v1/rerank
     reranker_model: str = ""
+    chroma_host: str = ""  # empty = embedded Chroma in the data dir; set = a Chroma server
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_token: str = field(default="", repr=False)
+
+    @property
+    def chroma_server(self) -> ChromaServer | None:
+        """The Chroma server to use, or None for the embedded one."""
+        if not self.chroma_host:
+            return None
+        return ChromaServer(self.chroma_host, self.chroma_port, self.chroma_ssl, self.chroma_token)
 
     @property
     def max_file_bytes(self) -> int:
@@ -57,6 +87,10 @@ _ENV = {
     "compatible_model": "RAGLAB_COMPATIBLE_MODEL",
     "reranker_url": "RAGLAB_RERANKER_URL",
     "reranker_model": "RAGLAB_RERANKER_MODEL",
+    "chroma_host": "RAGLAB_CHROMA_HOST",
+    "chroma_port": "RAGLAB_CHROMA_PORT",
+    "chroma_ssl": "RAGLAB_CHROMA_SSL",
+    "chroma_token": "RAGLAB_CHROMA_TOKEN",
 }
 
 

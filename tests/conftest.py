@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import lib  # noqa: F401  (offline/telemetry env before onnxruntime loads)
+from tests.chroma_server import chroma_server  # noqa: F401  (session fixture: a real `chroma run`)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = str(ROOT / "streamlit_app.py")
@@ -18,7 +19,8 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty data dir, so no test sees another's index."""
     data_dir = tmp_path / "data"
     monkeypatch.setenv("RAGLAB_DATA_DIR", str(data_dir))
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAGLAB_COMPATIBLE_BASE_URL", "RAGLAB_RERANKER_URL"):
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAGLAB_COMPATIBLE_BASE_URL", "RAGLAB_RERANKER_URL",
+                "RAGLAB_CHROMA_HOST", "RAGLAB_CHROMA_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     return data_dir
 

@@ -37,3 +37,13 @@ def test_page_settings_survive_a_switch_to_another_page(sample_data_dir):
     at.switch_page("pages/evaluate.py").run()
     assert not at.exception
     assert at.number_input(key="eval_k").value == 5
+
+
+def test_sidebar_says_where_the_vectors_live(monkeypatch, chroma_server):
+    at = AppTest.from_file(APP_PATH, default_timeout=60).run()
+    assert "Vectors: embedded Chroma" in [c.value for c in at.sidebar.caption]
+    monkeypatch.setenv("RAGLAB_CHROMA_HOST", chroma_server.host)
+    monkeypatch.setenv("RAGLAB_CHROMA_PORT", str(chroma_server.port))
+    at = AppTest.from_file(APP_PATH, default_timeout=60).run()
+    assert not at.exception
+    assert f"Vectors: Chroma server {chroma_server.label}" in [c.value for c in at.sidebar.caption]

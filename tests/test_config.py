@@ -64,3 +64,20 @@ def test_make_run_passes_the_configured_file_limit_to_streamlit(tmp_path: Path):
 def test_upload_limit_rounds_up_to_whole_megabytes():
     assert Settings(max_file_mb=0.2).upload_limit_mb == 1
     assert Settings(max_file_mb=20).upload_limit_mb == 20
+
+
+def test_chroma_server_mode_from_env_and_secrets(tmp_path: Path):
+    none = load_settings(env={}, secrets_path=tmp_path / "missing.toml")
+    assert none.chroma_server is None  # no host: embedded Chroma, as before
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('RAGLAB_CHROMA_HOST = "chroma.internal"\nRAGLAB_CHROMA_TOKEN = "tok-secret"\n')
+    env = {"RAGLAB_CHROMA_PORT": "9001", "RAGLAB_CHROMA_SSL": "true"}
+    server = load_settings(env=env, secrets_path=secrets).chroma_server
+    assert server is not None
+    assert (server.host, server.port, server.ssl, server.label) == ("chroma.internal", 9001, True,
+                                                                    "chroma.internal:9001")
+    assert server.headers() == {"Authorization": "Bearer tok-secret"}
+    settings = load_settings(env=env, secrets_path=secrets)
+    assert "tok-secret" not in repr(settings) and "tok-secret" not in repr(server)
+    no_token = load_settings(env={"RAGLAB_CHROMA_HOST": "h"}, secrets_path=tmp_path / "x")
+    assert no_token.chroma_server is not None and no_token.chroma_server.headers() == {}

@@ -1,4 +1,8 @@
-"""The persistent Store: real Chroma in the test's data dir, real BM25, the real MiniLM embedder."""
+"""The persistent Store: real Chroma, real BM25, the real MiniLM embedder.
+
+Every test runs twice: on embedded Chroma in the test's data dir and on a real `chroma run`
+server (tests/chroma_server.py); the store's on-disk crash tests are in test_crash_safety.py.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lib.config import ChromaServer
 from lib.index.chroma import ChromaIndex
 from lib.retrieval.embeddings import MiniLMEmbedder
 from lib.index.catalog import read_index_info
 from lib.index.store import Store
-from lib.types import Chunk, ChunkSettings, IndexMismatchError
+from lib.types import Chunk, ChunkSettings, IndexMismatchError, RagLabError
 from tests.pdf_factory import make_pdf
 
 TOPICS = {
@@ -64,16 +69,22 @@ class RenamedEmbedder(PoisonedEmbedder):
         self.name = name
 
 
+@pytest.fixture(params=["embedded", "server"])
+def backend(request: pytest.FixtureRequest) -> ChromaServer | None:
+    """Where the vectors live: None = embedded Chroma, else the session's real Chroma server."""
+    return None if request.param == "embedded" else request.getfixturevalue("chroma_server")
+
+
 @pytest.fixture
-def store(isolated_data_dir: Path, embedder):
-    s = Store(isolated_data_dir, embedder)
+def store(isolated_data_dir: Path, embedder, backend: ChromaServer | None):
+    s = Store(isolated_data_dir, embedder, chroma_server=backend)
     yield s
     s.close()
 
 
 def reopen(store: Store, embedder) -> Store:
     store.close()  # releases Chroma's shared system, so the new Store reads from disk
-    return Store(store.data_dir, embedder)
+    return Store(store.data_dir, embedder, chroma_server=store.chroma_server)
 
 
 def ghost_chunk(doc_id: str) -> Chunk:
@@ -128,9 +139,10 @@ def test_bad_files_are_refused_without_stopping_the_batch(store: Store) -> None:
                for _, label in progress)
 
 
-def test_a_document_that_fails_midway_leaves_no_trace(isolated_data_dir: Path, embedder) -> None:
+def test_a_document_that_fails_midway_leaves_no_trace(isolated_data_dir: Path, embedder,
+                                                      backend: ChromaServer | None) -> None:
     poisoned = PoisonedEmbedder(embedder)
-    store = Store(isolated_data_dir, poisoned)
+    store = Store(isolated_data_dir, poisoned, chroma_server=backend)
     batch = files("savings") + [("bad.txt", b"POISON " + doc("card"))] + files("fx")
     results = store.ingest(batch)
     assert [r.status for r in results] == ["ingested", "refused", "ingested"]
@@ -146,8 +158,9 @@ def test_a_document_that_fails_midway_leaves_no_trace(isolated_data_dir: Path, e
     store.close()
 
 
-def test_chroma_add_rolls_back_a_failed_batch(isolated_data_dir: Path) -> None:
-    chroma = ChromaIndex(isolated_data_dir / "chroma")
+def test_chroma_add_rolls_back_a_failed_batch(isolated_data_dir: Path,
+                                              backend: ChromaServer | None) -> None:
+    chroma = ChromaIndex(isolated_data_dir / "chroma", backend)
     chroma.max_batch = 2  # so the failure happens in the second Chroma batch
     chunks = [Chunk(f"d-{i:05d}", "d", "d.txt", None, None, 0, 1, "x") for i in range(4)]
     good = np.eye(4, 8, dtype=np.float32)
@@ -217,20 +230,22 @@ def test_an_index_refuses_another_embedder(store: Store, embedder) -> None:
     store.close()
     other = MiniLMEmbedder(variant="int8-shipped")
     with pytest.raises(IndexMismatchError) as info:
-        Store(store.data_dir, other)
+        Store(store.data_dir, other, chroma_server=store.chroma_server)
     assert embedder.name in info.value.reason and other.name in info.value.reason
     assert "re-index" in info.value.reason
     assert read_index_info(store.data_dir)["embedder"] == embedder.name
-    rebuilt = Store.rebuild(store.data_dir, other)
+    rebuilt = Store.rebuild(store.data_dir, other, chroma_server=store.chroma_server)
     assert rebuilt.embedder_name == other.name and rebuilt.n_documents == 2
     assert rebuilt.check_consistency() == []
     assert top_doc(rebuilt, other, "premium debit card") == "card.txt"
     rebuilt.close()
 
 
-def test_an_empty_index_adopts_a_new_embedder(isolated_data_dir: Path, embedder) -> None:
-    Store(isolated_data_dir, embedder).close()
-    other = Store(isolated_data_dir, RenamedEmbedder(embedder, "another-embedder"))
+def test_an_empty_index_adopts_a_new_embedder(isolated_data_dir: Path, embedder,
+                                              backend: ChromaServer | None) -> None:
+    Store(isolated_data_dir, embedder, chroma_server=backend).close()
+    other = Store(isolated_data_dir, RenamedEmbedder(embedder, "another-embedder"),
+                  chroma_server=backend)
     assert other.embedder_name == "another-embedder"
     other.close()
 
@@ -267,7 +282,7 @@ def test_an_interrupted_reindex_resumes_on_open(store: Store, embedder) -> None:
     raw = json.loads(path.read_text())
     raw["pending_reindex"] = {"size": 40, "overlap": 0}  # as if the app died mid-swap
     path.write_text(json.dumps(raw))
-    again = Store(store.data_dir, embedder)
+    again = Store(store.data_dir, embedder, chroma_server=store.chroma_server)
     assert again.chunk_settings == ChunkSettings(size=40, overlap=0)
     assert again.check_consistency() == [] and again.n_chunks == again.documents()[0].chunks
     again.close()
@@ -295,3 +310,28 @@ def test_searches_during_an_ingest_only_see_complete_chunks(store: Store, embedd
         done.set()
         worker.join()
     assert errors == [] and store.check_consistency() == []
+
+
+def test_a_server_backed_store_keeps_its_vectors_on_the_server(store: Store, embedder,
+                                                                backend: ChromaServer | None) -> None:
+    store.ingest(files("savings"))
+    local_db = store.data_dir / "chroma" / "chroma.sqlite3"
+    if backend is None:
+        assert store.vector_backend == "embedded Chroma" and local_db.exists()
+        return
+    assert store.vector_backend == f"Chroma server {backend.label}" and not local_db.exists()
+    name = (store.data_dir / "chroma" / "server-collection").read_text()
+    other = Store(store.data_dir.parent / "other-data", embedder, chroma_server=backend)
+    try:  # another data dir on the same server gets its own, empty collection
+        assert other._chroma.name != name and other._chroma.count() == 0
+    finally:
+        other.close()
+
+
+def test_an_unreachable_chroma_server_is_one_readable_error(isolated_data_dir: Path,
+                                                            embedder) -> None:
+    from tests.chroma_server import free_port
+
+    with pytest.raises(RagLabError) as info:
+        Store(isolated_data_dir, embedder, chroma_server=ChromaServer("127.0.0.1", free_port()))
+    assert "cannot be reached" in info.value.reason and "\n" not in info.value.reason

@@ -113,3 +113,4 @@ def _index_status() -> None:
     c1.metric("Documents", docs)
     c2.metric("Chunks", chunks)
     st.caption(f"Embedder: `{store.embedder.name}`")
+    st.caption(f"Vectors: {store.vector_backend}")

@@ -19,18 +19,19 @@ def get_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner="Loading the index…")
-def _open_store(data_dir: str, embedder_id: str):  # -> lib.index.store.Store
+def _open_store(data_dir: str, embedder_id: str, chroma: str):  # -> lib.index.store.Store
     from lib.index.store import Store
     from lib.retrieval.embeddings import get_embedder
 
     settings = load_settings()
-    return Store(Path(data_dir), get_embedder(settings))
+    return Store(Path(data_dir), get_embedder(settings), chroma_server=settings.chroma_server)
 
 
 def get_store():
     """The persistent index for the current data dir and embedder (raises RagLabError)."""
     settings = get_settings()
-    return _open_store(str(settings.data_dir), settings.embedder)
+    server = settings.chroma_server  # cache key: host:port only (the token never enters it)
+    return _open_store(str(settings.data_dir), settings.embedder, server.label if server else "")
 
 
 def store_or_stop():
@@ -50,7 +51,8 @@ def rebuild_store(progress) -> None:
     from lib.retrieval.embeddings import get_embedder
 
     settings = get_settings()
-    Store.rebuild(settings.data_dir, get_embedder(settings), progress=progress).close()
+    Store.rebuild(settings.data_dir, get_embedder(settings), progress=progress,
+                  chroma_server=settings.chroma_server).close()
     _open_store.clear()
 
 

@@ -1,18 +1,21 @@
-"""The vector side of the store: one embedded Chroma collection of chunk vectors (cosine)."""
+"""The vector side of the store: one Chroma collection of chunk vectors (cosine), embedded or on a server."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from lib.types import Chunk, IndexMismatchError
+from lib.config import ChromaServer
+from lib.types import Chunk, IndexMismatchError, RagLabError
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "chunks"
+SERVER_COLLECTION_FILE = "server-collection"  # in the local chroma folder: this index's name on a server
 # Chroma cannot store None in metadata: these stand for "no page" / "no section".
 NO_PAGE = -1
 NO_SECTION = ""
@@ -30,30 +33,70 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     }
 
 
+def server_collection_name(path: Path) -> str:
+    """This index's collection name on a shared server, kept in `path` (made on first use).
+
+    A server holds many data dirs' indexes, so each gets its own name; the name moves with
+    the data dir (and with a set-aside index), so a new empty index never reuses it.
+    """
+    file = path / SERVER_COLLECTION_FILE
+    if file.is_file():
+        name = file.read_text(encoding="utf-8").strip()
+        if name:
+            return name
+    name = f"{COLLECTION}-{uuid.uuid4().hex[:16]}"
+    tmp = file.with_suffix(".tmp")
+    tmp.write_text(name, encoding="utf-8")
+    tmp.replace(file)
+    return name
+
+
 class ChromaIndex:
-    """chromadb.PersistentClient over `path`; vectors are always passed in, never computed here.
+    """Chroma over `path` (embedded) or on `server`; vectors are always passed in, never computed here.
 
     (Chroma's own default embedder would try to download a model and fail offline.)
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, server: ChromaServer | None = None):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
-        self._collection = self._open()
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        self.server = server
+        if server is None:
+            self.name = COLLECTION
+            self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self._collection = self._open()
+        else:
+            self.name = server_collection_name(path)
+            try:
+                self._client = chromadb.HttpClient(
+                    host=server.host, port=server.port, ssl=server.ssl,
+                    headers=server.headers(), settings=chroma_settings,
+                )
+                self._collection = self._open()
+            except Exception as exc:  # noqa: BLE001 - unreachable, refused, bad token...
+                log.warning("Chroma server %s: %s", server.label, type(exc).__name__)
+                raise RagLabError(
+                    f"The Chroma server at {server.label} cannot be reached or refused the "
+                    "connection: start it (make chroma) or check RAGLAB_CHROMA_HOST/PORT/TOKEN."
+                ) from exc
         self.max_batch = max(1, int(self._client.get_max_batch_size()))
 
     def _open(self):  # -> chromadb Collection
         """The chunks collection, created with cosine space when new."""
         return self._client.get_or_create_collection(
-            COLLECTION, configuration={"hnsw": {"space": "cosine"}}
+            self.name, configuration={"hnsw": {"space": "cosine"}}
         )
 
+    @property
+    def label(self) -> str:
+        """What the UI shows: "embedded Chroma" or "Chroma server host:port"."""
+        return "embedded Chroma" if self.server is None else f"Chroma server {self.server.label}"
+
     def count(self) -> int:
+        """How many vectors the collection holds."""
         return int(self._collection.count())
 
     def ids(self) -> set[str]:
@@ -117,11 +160,11 @@ class ChromaIndex:
 
     def reset(self) -> None:
         """Drop every vector (a new collection, so a new embedder may use another dimension)."""
-        self._client.delete_collection(COLLECTION)
+        self._client.delete_collection(self.name)
         self._collection = self._open()
 
     def close(self) -> None:
-        """Release the Chroma client (its SQLite handle) for this path."""
+        """Release the Chroma client (its SQLite handle for this path, or its HTTP connections)."""
         try:
             self._client.close()
         except Exception:  # noqa: BLE001 - closing twice or at shutdown is harmless

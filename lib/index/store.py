@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lib.config import ChromaServer
 from lib.index.catalog import (
     load_chunk_table,
     load_parsed,
@@ -79,22 +80,25 @@ class Store(MaintenanceMixin):
     """One data dir's index. Mutations are serialised; reads may run alongside them."""
 
     def __init__(
-        self, data_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings | None = None
+        self, data_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings | None = None,
+        chroma_server: ChromaServer | None = None,
     ):
         """Open (or create) the index; raises IndexMismatchError if another embedder built it.
 
         `chunk_settings` applies to a new or empty index; a filled one keeps the settings it
-        was built with (change them with `reindex`).
+        was built with (change them with `reindex`). `chroma_server` (Settings.chroma_server)
+        keeps the vectors on a Chroma server instead of embedded in data_dir/chroma.
         """
-        self._open(Path(data_dir), embedder, chunk_settings, check_embedder=True)
+        self._open(Path(data_dir), embedder, chunk_settings, chroma_server, check_embedder=True)
 
     @classmethod
     def rebuild(cls, data_dir: Path, embedder: Embedder,
                 chunk_settings: ChunkSettings | None = None,
-                progress: Progress | None = None) -> Store:
+                progress: Progress | None = None,
+                chroma_server: ChromaServer | None = None) -> Store:
         """Open an index even if another embedder built it; re-embed everything with `embedder`."""
         store = cls.__new__(cls)
-        store._open(Path(data_dir), embedder, chunk_settings, check_embedder=False)
+        store._open(Path(data_dir), embedder, chunk_settings, chroma_server, check_embedder=False)
         try:
             store.reindex(chunk_settings or store.chunk_settings, progress)
         except BaseException:
@@ -105,8 +109,8 @@ class Store(MaintenanceMixin):
     # ------------------------------------------------------------------ opening
 
     def _open(self, data_dir: Path, embedder: Embedder, chunk_settings: ChunkSettings | None,
-              check_embedder: bool) -> None:
-        self.data_dir, self.embedder = data_dir, embedder
+              chroma_server: ChromaServer | None, check_embedder: bool) -> None:
+        self.data_dir, self.embedder, self.chroma_server = data_dir, embedder, chroma_server
         self._write_lock = threading.RLock()  # one mutation at a time
         self._state_lock = threading.RLock()  # short: in-memory tables while being changed
         self._pending = 0  # vectors added to Chroma whose chunks are not in the table yet
@@ -122,7 +126,7 @@ class Store(MaintenanceMixin):
         if not reg.documents and chunk_settings is not None:
             reg.chunk_settings = chunk_settings
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._chroma = ChromaIndex(self.data_dir / "chroma")
+        self._chroma = ChromaIndex(self.data_dir / "chroma", chroma_server)
         try:
             self._chunks = load_chunk_table(self._table_path)
             self._keyword = self._load_keyword()
@@ -187,6 +191,11 @@ class Store(MaintenanceMixin):
         return self.data_dir / "docs" / f"{doc_id}.json"
 
     # ------------------------------------------------------------------ reading
+
+    @property
+    def vector_backend(self) -> str:
+        """Where the vectors live: "embedded Chroma" or "Chroma server host:port"."""
+        return self._chroma.label
 
     @property
     def embedder_name(self) -> str | None:
