@@ -24,7 +24,10 @@ def test_two_runs_compare_and_a_regressed_query_opens(app_server, page):
     wait_idle(page)
     assert_no_exception(page)
     main = page.get_by_test_id("stMain")
-    assert "hybrid − " in main.inner_text()  # paired tests, e.g. "hybrid − keyword = +0.05 [..]"
+    # paired tests, e.g. "hybrid − keyword = +0.05 [..]"; under load they render a moment
+    # after the results heading, so wait for them (a missing line still fails on timeout)
+    main.get_by_text("hybrid − ").first.wait_for(timeout=60_000)
+    assert "hybrid − " in main.inner_text()
 
     # second run: vector only inside hybrid (alpha 1), so exact-id queries lose their keyword
     page.get_by_text("⚙️ Settings").click()
