@@ -62,3 +62,16 @@ def sample_store(sample_data_dir: Path, embedder):
     from lib.index.store import Store
 
     return Store(sample_data_dir, embedder)
+
+
+def open_chat_page(session: str | None = None, timeout: float = 60):
+    """A new browser session on the Chat page (`session`: the browser's id in the URL)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP_PATH, default_timeout=timeout)
+    if session is not None:
+        at.query_params["session"] = session
+    at.run()
+    at.switch_page("pages/chat.py").run()
+    assert not at.exception
+    return at

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.chat.history import ChatMessage, is_session_id, save_history
-from tests.conftest import APP_PATH
+from tests.conftest import open_chat_page
 from tests.fake_openai import FakeOpenAI
 
 KEY = "sk-browser-session-test-456"
@@ -23,13 +23,7 @@ def fake_openai(monkeypatch):
 
 def open_chat(session: str | None = None) -> AppTest:
     """A new browser session on the Chat page (a new connection, as after a restart)."""
-    at = AppTest.from_file(APP_PATH, default_timeout=60)
-    if session is not None:
-        at.query_params["session"] = session
-    at.run()
-    at.switch_page("pages/chat.py").run()
-    assert not at.exception
-    return at
+    return open_chat_page(session)
 
 
 def ask_openai(at: AppTest, question: str) -> AppTest:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 import lib.generation.local_server as local_server
 from lib.config import SAMPLE_DOCS_DIR
 from lib.chat.feedback import load_feedback
-from tests.conftest import APP_PATH
+from tests.conftest import open_chat_page
 from tests.llm_fixtures import adopt_into, shared_server
 
 pytestmark = pytest.mark.slow  # every test here runs the real local model or builds one
@@ -43,13 +43,7 @@ def chat(data_dir=None, session: str | None = None) -> AppTest:
     """
     if data_dir is not None:
         adopt_into(data_dir)
-    at = AppTest.from_file(APP_PATH, default_timeout=120)
-    if session is not None:
-        at.query_params["session"] = session
-    at.run()
-    at.switch_page("pages/chat.py").run()
-    assert not at.exception
-    return at
+    return open_chat_page(session, timeout=120)
 
 
 def ask(at: AppTest, question: str) -> AppTest:
