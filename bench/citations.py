@@ -63,6 +63,8 @@ VARIANTS: dict[str, RagSettings] = {
     "k4": RagSettings(k=4),  # sentences from 4 chunks instead of 8
     "drop": RagSettings(old_values="drop"),  # old values cut out instead of marked
     "chunks+check": RagSettings(k=4, context="chunks"),  # whole chunks with the post-check
+    "ft-sentences": RagSettings(adapter_context="sentences"),  # adapters read sentences too
+    "ft-chunks": RagSettings(adapter_context="chunks"),
 }
 
 
@@ -163,6 +165,7 @@ def run(store: Store, models: dict[str, ChatModel], variants: list[str],
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fine-tuned", action="store_true", help="also score the shipped adapter")
+    ap.add_argument("--only-fine-tuned", action="store_true", help="score the adapter alone")
     ap.add_argument("--part", choices=[*PARTS, "all"], default="all")
     ap.add_argument("--variants", default="today,default",
                     help=f"comma-separated, from: {', '.join(VARIANTS)}")
@@ -173,6 +176,7 @@ def main() -> None:
         ap.error(f"unknown variant(s) {unknown}; known: {list(VARIANTS)}")
     parts = list(PARTS) if args.part == "all" else [args.part]
     labels = [LOCAL_BASE, LOCAL_FINE_TUNED] if args.fine_tuned else [LOCAL_BASE]
+    labels = [LOCAL_FINE_TUNED] if args.only_fine_tuned else labels
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         settings = load_settings(env={"RAGLAB_DATA_DIR": str(data_dir)})

@@ -182,7 +182,8 @@ def averages_table(summary: GridSummary) -> pd.DataFrame:
     """Rows = averages (rule ids from lib.compare.style), columns = cells."""
     return pd.DataFrame({
         c.label: {"style_score": c.style.style_score, "grounded": c.style.grounded,
-                  "expected_fact": c.expected_fact, "facts_ok": c.style.facts_ok,
+                  "expected_fact": c.expected_fact, "grounding_check": c.grounding_check,
+                  "facts_ok": c.style.facts_ok,
                   "cites_source": c.style.cites_source, **c.style.rules,
                   "words": c.style.words, "seconds": c.seconds, "n": c.style.n}
         for c in summary.cells

@@ -129,3 +129,22 @@ def test_unreadable_or_newer_files_read_as_none(tmp_path: Path):
     path.write_text(json.dumps({**OLD_FILE, "version": RESULTS_VERSION + 1}), encoding="utf-8")
     assert load_results(tmp_path) is None
     assert load_results(tmp_path / "nowhere") is None
+
+
+def test_the_grounding_check_rate_is_averaged_over_checked_answers(tmp_path: Path):
+    from lib.generation.grounding import check_grounding
+
+    q = PRESETS[0].question
+    hits = RETRIEVAL.hits
+    supported, invented = REPLY, REPLY.replace("£12.99", "£15.00")
+    rows = []
+    for text in (supported, invented):
+        row = [finish_cell(c, q, RETRIEVAL, text, 2.0) for c in GRID]
+        for r in row:  # as rag.ask sets it: RAG-on answers only
+            r.grounding = check_grounding(text, hits, (1,)) if r.key.endswith("rag_on") else None
+        rows.append(row)
+    summary = summarise(rows, GRID)
+    assert summary.cell("base_rag_on").grounding_check == 0.5
+    assert summary.cell("base_rag_off").grounding_check is None
+    restored = type(summary).from_json(json.loads(json.dumps(summary.to_json())))
+    assert restored == summary

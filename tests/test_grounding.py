@@ -127,3 +127,15 @@ def test_citations_to_add_fixes_a_mis_cited_figure_only():
     assert fixed.passed and citations_to_add(fixed) == ()
     invented = check_grounding("The Saver pays 3.85% AER and £7 [1].", SOURCES, (1,))
     assert citations_to_add(invented) == ()  # £7 is nowhere: citing cannot fix it
+
+
+def test_figure_free_ends_keep_a_greeting_and_a_disclaimer():
+    from lib.generation.grounding import figure_free_ends
+
+    text = ("Thanks for your question. The fee is 10% [1]. You can have 3 members. "
+            "Rates can change. This is general information, not financial advice.")
+    assert figure_free_ends(text) == (
+        "Thanks for your question.",
+        "Rates can change. This is general information, not financial advice.")
+    assert figure_free_ends("According to the documentation, it is £99.50 [1].") == ("", "")
+    assert figure_free_ends("No figures here. None at all.") == ("", "")

@@ -95,6 +95,13 @@ def test_a_failed_retry_falls_back_to_quoting_the_best_sentence(fake, sample_sto
     assert answer.citations
 
 
+def test_a_retry_that_gives_up_falls_back_to_the_quote(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, _ = answer_with(fake, sample_store, settings,
+                            "The fee is £99.50 [1].", "The documentation does not say.")
+    assert answer.grounding.action == "quoted" and answer.citations
+
+
 def test_without_the_post_check_a_wrong_figure_is_flagged_not_fixed(fake, sample_store):
     answer, _ = answer_with(fake, sample_store, RagSettings(post_check=False),
                             "The fee is £99.50 [1].")
@@ -127,15 +134,21 @@ def test_real_model_answers_pass_the_grounding_check(sample_store, qid):
     assert "Documentation:" in stream.messages[-1]["content"]
 
 
-def test_a_fine_tuned_local_model_reads_four_whole_chunks_unrepaired(fake, sample_store,
-                                                                   tmp_path):
+def test_a_fine_tuned_local_model_reads_four_whole_chunks_and_is_repaired(fake, sample_store,
+                                                                        tmp_path):
     adapter = tmp_path / "style.gguf"
     adapter.write_bytes(b"GGUF")
     spec = ModelSpec("Fake tuned", "local", "m", adapter=str(adapter))
     model = ChatModel(spec, server=FakeLocalServer(fake))
-    fake.replies.append("Thanks. The fee is £99.50 [1].")
+    fake.replies.extend(["Thanks for asking. The fee is £99.50 [1]. Not advice.",
+                         "Thanks. It is £77.77 [1]."])
     stream = ask(QUESTION, sample_store, model)  # app defaults: k=8
     list(stream)
-    assert len(fake.requests) == 1 and len(stream.answer.sources) == RagSettings().whole_chunks
+    assert len(stream.answer.sources) == RagSettings().whole_chunks
     assert stream.messages[-1]["content"].startswith("Documentation:\n\n[1] ")
-    assert not stream.answer.grounding.passed  # flagged for the user, not rewritten
+    # the invented figure got one retry on the best excerpt; it invented again: a quote
+    assert len(fake.requests) == 2 and stream.answer.grounding.action == "quoted"
+    assert stream.answer.grounding.passed and "£99.50" not in stream.answer.text
+    # its figure-free opening and closing survive the quote
+    assert stream.answer.text.startswith("Thanks for asking. ")
+    assert stream.answer.text.endswith(" Not advice.")

@@ -34,15 +34,20 @@ class CellAverages:
     seconds: float | None = None  # mean latency of the answered questions
     expected_fact: float | None = None  # share that stated the expected fact (None: unchecked)
     errors: int = 0
+    # share of answers whose every figure the grounding check found in a cited source
+    # (RAG-on cells; None: nothing checked, e.g. RAG off)
+    grounding_check: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {**self.style.to_json(), "seconds": self.seconds,
-                "expected_fact": self.expected_fact, "errors": self.errors, "label": self.label}
+                "expected_fact": self.expected_fact, "errors": self.errors, "label": self.label,
+                "grounding_check": self.grounding_check}
 
     @classmethod
     def from_json(cls, key: str, raw: Mapping[str, Any]) -> CellAverages:
         return cls(key, str(raw.get("label", key)), StyleAverages.from_json(dict(raw)),
-                   raw.get("seconds"), raw.get("expected_fact"), int(raw.get("errors", 0)))
+                   raw.get("seconds"), raw.get("expected_fact"), int(raw.get("errors", 0)),
+                   raw.get("grounding_check"))
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,18 @@ class GridSummary:
         return cls(tuple(CellAverages.from_json(k, v) for k, v in raw.items()))
 
 
+def _share(flags: Sequence[bool]) -> float | None:
+    """The share of True, rounded; None when there is nothing to count."""
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
 def summarise(rows: Sequence[Sequence[CellResult]], grid: Sequence[Cell]) -> GridSummary:
     """Per-cell averages over questions: scorecard rates, words and latency."""
     out = []
     for i, cell in enumerate(grid):
         done = [r[i] for r in rows if r[i].card is not None]
         checked = [r.expected_found for r in done if r.expected_found is not None]
+        grounded = [r.grounding.passed for r in done if r.grounding is not None]
         out.append(CellAverages(
             cell.key,
             cell.label,
@@ -79,6 +90,7 @@ def summarise(rows: Sequence[Sequence[CellResult]], grid: Sequence[Cell]) -> Gri
             round(sum(r.seconds for r in done) / len(done), 2) if done else None,
             round(sum(checked) / len(checked), 4) if checked else None,
             sum(1 for r in rows if r[i].error),
+            _share(grounded),
         ))
     return GridSummary(tuple(out))
 

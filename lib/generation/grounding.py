@@ -191,3 +191,28 @@ def citations_to_add(grounding: Grounding) -> tuple[int, ...]:
     if not unsupported or any(not f.sources for f in unsupported):
         return ()
     return tuple(sorted({f.sources[0] for f in unsupported}))
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def figure_free_ends(text: str) -> tuple[str, str]:
+    """The answer's opening and closing sentences that hold no figure and cite nothing.
+
+    When the post-check replaces an answer's unsupported figures with a quote, these stay:
+    a greeting or a disclaimer (a fine-tuned house style) is not what failed the check.
+    """
+    sentences = [x for x in _SENTENCE.split(text.strip()) if x]
+
+    def plain(sentence: str) -> bool:
+        return not mentions(sentence) and not _CITATION.search(sentence)
+
+    lead = 0
+    while lead < len(sentences) and plain(sentences[lead]):
+        lead += 1
+    if lead == len(sentences):
+        return "", ""  # nothing but plain sentences: no figure was the problem
+    tail = len(sentences)
+    while tail > lead and plain(sentences[tail - 1]):
+        tail -= 1
+    return " ".join(sentences[:lead]), " ".join(sentences[tail:])

@@ -18,7 +18,12 @@ import numpy as np
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
 from lib.generation.context import Excerpt, score_units, select, units_of
-from lib.generation.grounding import check_grounding, citations_to_add
+from lib.generation.grounding import (
+    check_grounding,
+    citations_to_add,
+    declines,
+    figure_free_ends,
+)
 from lib.generation.local_server import N_CTX
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
@@ -87,6 +92,8 @@ class RagSettings:
     # After the answer, the grounding check; when a figure is not in a cited source, one
     # retry on the best excerpt alone, then a quote of the best sentence (see _repair).
     post_check: bool = True
+    # What a LoRA adapter reads: "chunks" (whole) or "sentences" (as the base model).
+    adapter_context: str = "chunks"
     # Models that read whole chunks (see `selects`) get the best `whole_chunks` of the k:
     # 8 whole chunks would double their prompt and TTFT (bench/llm.py).
     whole_chunks: int = 4
@@ -344,15 +351,25 @@ class AnswerStream:
 
 
 def selects(spec: ModelSpec, settings: RagSettings) -> bool:
-    """True when the model sees selected sentences and gets the post-check (local models).
+    """True when the model sees selected sentences instead of whole chunks (local base).
 
-    Both were measured on the 135M local base model only (bench/citations.py). The
+    Measured on the 135M local base model only (bench/citations.py). The
     fine-tuned adapter got worse with them on the held-out questions (right document 13/22
     -> 5/22, 8 of 22 answered "the documentation does not say"), so it reads whole chunks
     as before; remote models (OpenAI, compatible servers) too, and cite by themselves. The
     grounding check itself runs and is shown for every provider.
     """
-    return settings.context == "sentences" and spec.is_local and not spec.adapter
+    return (settings.context == "sentences" and spec.is_local
+            and (not spec.adapter or settings.adapter_context == "sentences"))
+
+
+def checks(spec: ModelSpec, settings: RagSettings) -> bool:
+    """True when a failed grounding check gets one retry, then a quote (local models).
+
+    The local base model and its adapters: measured on both (bench/citations.py). Remote
+    models are shown the check but not re-asked: they cost money per call.
+    """
+    return settings.post_check and spec.is_local
 
 
 def guided(spec: ModelSpec, settings: RagSettings, grounded: bool) -> bool:
@@ -406,7 +423,7 @@ def ask(question: str, index: Any, model: ChatModel,
     if hits and selects(spec, settings):
         started = time.perf_counter()
         excerpts = select_context(index, question, retrieval, settings)  # type: ignore[arg-type]
-        shown = [(e.units[0].hit_index + 1, e.text) for e in excerpts]
+        shown = _shown(excerpts)
         ms = retrieval.ms + (time.perf_counter() - started) * 1000  # type: ignore[union-attr]
         retrieval = replace(retrieval, ms=ms)  # type: ignore[arg-type]
     messages = build_messages(question, hits, shown)
@@ -418,10 +435,20 @@ def ask(question: str, index: Any, model: ChatModel,
     stream.messages = messages
     if guide:
         stream.cite = lambda text: _ask_citation(model, messages, text, numbers)
-    if hits and selects(spec, settings) and settings.post_check:
-        best = _best_passage(hits, shown, excerpts)
-        stream.repair = lambda text, _g: _repair(question, model, settings, hits, best, guide)
+    if hits and checks(spec, settings):
+        def repair(text: str, _grounding: Grounding) -> tuple[str, str]:
+            # The best sentence is found only when needed: a model that read whole chunks
+            # (the adapter) pays for scoring them only when its answer fails the check.
+            found = excerpts or select_context(index, question, retrieval, settings)
+            best = _best_passage(hits, shown or _shown(found), found)
+            return _repair(question, model, settings, hits, best, guide, text)
+        stream.repair = repair
     return stream
+
+
+def _shown(excerpts: Sequence[Excerpt]) -> list[tuple[int, str]]:
+    """(source number, text) of selected excerpts, as the prompt would show them."""
+    return [(e.units[0].hit_index + 1, e.text) for e in excerpts]
 
 
 # Shown while the post-check answers again; the saved answer keeps only the new text.
@@ -450,10 +477,11 @@ def _best_passage(hits: Sequence[Hit], shown: Shown | None,
 
 
 def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequence[Hit],
-            best: Passage, guide: bool) -> tuple[str, str]:
+            best: Passage, guide: bool, failed: str = "") -> tuple[str, str]:
     """One retry on the best excerpt alone; when its figures still fail, quote the sentence.
 
     The retry keeps the source's number (the excerpt is shown as [n]) so citations stay valid.
+    The quote keeps the `failed` answer's figure-free opening and closing sentences.
     """
     header = source_header(best.n, hits[best.n - 1])
     user = (f"Documentation:\n\n{header}\n{best.excerpt}\n\n{INSTRUCTION} "
@@ -468,10 +496,15 @@ def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequen
     text = text.strip()
     if text and not parse_citations(text, len(hits)):
         text += f" [{best.n}]"
-    if text and check_grounding(text, hits, parse_citations(text, len(hits))).passed:
+    # A retry that gives up ("the documentation does not say") passes the check vacuously;
+    # the best excerpt is in front of it, so the quote is the better answer.
+    if text and not declines(text) and \
+            check_grounding(text, hits, parse_citations(text, len(hits))).passed:
         return text, "retried"
     lead = ANSWER_PREFIX if guide else "The documentation says:"
-    return f'{lead} "{best.sentence}" [{best.n}]', "quoted"
+    opening, closing = figure_free_ends(failed)
+    quote = f'{lead} "{best.sentence}" [{best.n}]'
+    return " ".join(x for x in (opening, quote, closing) if x), "quoted"
 
 
 def _ask_citation(model: ChatModel, messages: Sequence[Mapping[str, str]], answer: str,
