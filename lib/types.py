@@ -155,6 +155,8 @@ class Timings:
     tokens_per_s: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # why generation ended: "stop", or "length" when the token or context limit cut it
+    finish_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from lib.types import Answer, Hit, RagLabError  # noqa: E402
 from ui import search_lab_html as search_lab  # noqa: E402  (after frame: page config first)
 from ui.browser_session import browser_session_id  # noqa: E402
 from ui.grounding import render_grounding  # noqa: E402
+from ui.model_status import render_timings  # noqa: E402
 from ui.model_switch import current_model, ensure_ready  # noqa: E402
 from ui.resources import get_settings, get_store  # noqa: E402
 from ui.walkthrough import mark  # noqa: E402
@@ -134,19 +135,6 @@ def render_sources(answer: Answer, key: str, question: str) -> None:
             st.markdown("*Retrieved, not cited:*")
         for n, hit in uncited:
             render_source(n, hit, f"{key}_{n}", question)
-
-
-def render_timings(answer: Answer) -> None:
-    t = answer.timings
-    if answer.abstained:
-        st.caption(f"Abstained before calling the model · retrieval {t.retrieval_ms:.0f} ms")
-        return
-    parts = [answer.model_label]
-    if t.retrieval_ms:
-        parts.append(f"retrieval {t.retrieval_ms:.0f} ms")
-    parts += [f"first token {t.ttft_s:.2f} s", f"{t.tokens_per_s:.0f} tok/s",
-              f"{t.prompt_tokens} prompt + {t.completion_tokens} completion tokens"]
-    st.caption(" · ".join(parts))
 
 
 def store_feedback(i: int, rating: str | None = None, correction: str | None = None) -> None:

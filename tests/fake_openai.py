@@ -29,6 +29,16 @@ _ERRORS = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (deadlines, crashes) is expected: no traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeOpenAI:
     """Start on enter, stop on exit; `url` ends in /v1 like OpenAI's base URL."""
 
@@ -43,11 +53,13 @@ class FakeOpenAI:
         self.quota_exceeded = False  # 429s say "insufficient_quota" (not worth retrying)
         self.delay_s = 0.0  # sleep before answering (timeouts)
         self.drop_after_chunks: int | None = None  # cut the stream mid-answer
+        self.chunk_delay_s = 0.0  # sleep between streamed words (a slow or stalled server)
+        self.finish_reason = "stop"  # "length": the answer was cut by the token limit
         self.requests: list[dict[str, Any]] = []  # bodies received, in order
         self.auth_headers: list[str] = []
         self._failures: deque[int] = deque()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -129,7 +141,7 @@ class FakeOpenAI:
             def _completion(self, body: dict[str, Any], prompt_chars: int) -> dict[str, Any]:
                 return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
                         "model": body["model"], "usage": self._usage(prompt_chars),
-                        "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                        "choices": [{"index": 0, "finish_reason": fake.finish_reason, "message": {
                             "role": "assistant", "content": fake.reply}}]}
 
             def _stream(self, body: dict[str, Any], prompt_chars: int) -> None:
@@ -147,10 +159,12 @@ class FakeOpenAI:
                         self._chunk(b"data: {\"choi")  # half an event, no final chunk: a crash
                         self.close_connection = True
                         return
+                    if i:
+                        time.sleep(fake.chunk_delay_s)
                     delta = {"content": word} if i else {"role": "assistant", "content": word}
                     self._event({**base, "choices": [
                         {"index": 0, "delta": delta, "finish_reason": None}]})
-                stop = {"index": 0, "delta": {}, "finish_reason": "stop"}
+                stop = {"index": 0, "delta": {}, "finish_reason": fake.finish_reason}
                 self._event({**base, "choices": [stop]})
                 if (body.get("stream_options") or {}).get("include_usage"):
                     self._event({**base, "choices": [], "usage": self._usage(prompt_chars)})

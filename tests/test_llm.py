@@ -139,3 +139,76 @@ def test_check_connection_is_one_line(fake):
     assert line.startswith("Connected to OpenAI") and "\n" not in line
     with pytest.raises(ProviderError, match="401"):
         ChatModel(openai_spec(fake), secrets={"openai": "sk-bad"}).check_connection()
+
+
+def test_answer_cut_by_the_token_limit_is_recorded(fake):
+    fake.finish_reason = "length"
+    stream = ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(QUESTION)
+    assert "".join(stream) == fake.reply  # the text that came is kept
+    assert stream.finish_reason == "length" and stream.timings.finish_reason == "length"
+
+
+def test_a_server_gone_silent_mid_answer_times_out(fake):
+    fake.chunk_delay_s = 3.0  # first word, then nothing for longer than the read timeout
+    stream = ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(
+        QUESTION, options=ChatOptions(timeout_s=0.5))
+    got = []
+    with pytest.raises(ProviderError, match="went silent while answering") as err:
+        for delta in stream:
+            got.append(delta)
+    assert got and "\n" not in err.value.reason
+
+
+def test_a_trickling_answer_is_stopped_at_its_deadline(fake):
+    """Each word comes within the read timeout, yet the whole answer has a deadline."""
+    fake.reply = " ".join(["word"] * 40)
+    fake.chunk_delay_s = 0.1  # 4 s for the whole answer
+    stream = ChatModel(openai_spec(fake), secrets={"openai": KEY}).stream(
+        QUESTION, options=ChatOptions(timeout_s=1.0))
+    got = []
+    with pytest.raises(ProviderError, match="took longer than 1 s"):
+        for delta in stream:
+            got.append(delta)
+    assert 0 < len(got) < 40
+
+
+def test_a_host_that_never_accepts_fails_at_the_connect_deadline():
+    """A blackholed URL (SYNs dropped) says so within the connect timeout, not timeout_s."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)  # accept queue of one, never accepted: further SYNs are dropped
+        port = full.getsockname()[1]
+        queued = []
+        for _ in range(8):  # fill the queue until a connect hangs (Linux: after one or two)
+            try:
+                queued.append(socket.create_connection(("127.0.0.1", port), timeout=0.3))
+            except TimeoutError:
+                break
+        else:
+            pytest.skip("this kernel never drops SYNs to a full accept queue")
+        spec = ModelSpec("OpenAI-compatible", "openai-compatible", "llama3",
+                         f"http://127.0.0.1:{port}", key_source="compatible")
+        try:
+            with pytest.raises(ProviderError) as err:
+                ChatModel(spec, secrets={}).stream(
+                    QUESTION, options=ChatOptions(timeout_s=60, connect_timeout_s=0.5))
+        finally:
+            for s in queued:
+                s.close()
+    assert err.value.reason.startswith("Cannot reach 127.0.0.1") and "time limit" in err.value.reason
+
+
+def test_local_connection_errors_say_it_restarts():
+    import openai
+
+    from lib.generation.errors import map_error
+
+    client = openai.OpenAI(api_key="x", base_url=f"http://127.0.0.1:{free_port()}/v1",
+                           max_retries=0)
+    with pytest.raises(openai.APIConnectionError) as caught:
+        client.models.list()  # a real refused connection
+    refused = caught.value
+    assert "restarts by itself" in map_error(refused, "127.0.0.1:1", local=True).reason
+    assert "Cannot reach" in map_error(refused, "127.0.0.1:1").reason
+    line = map_error(refused, "127.0.0.1:1", local=True, mid_stream=True).reason
+    assert line.startswith("The local model server stopped while answering")

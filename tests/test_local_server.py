@@ -121,3 +121,72 @@ def test_unknown_adapter_is_refused(tmp_path):
     server = shared_server()
     with pytest.raises(ProviderError, match="not loaded"):
         server.request_options(tmp_path / "nope.gguf")
+
+
+LONG = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
+
+
+def _first_delta_then(manager: LocalServer, signum: int, options: ChatOptions) -> ProviderError:
+    """Stream an answer, send `signum` to the server after the first delta; the error raised."""
+    stream = ChatModel(BASE, server=manager).stream(LONG, options)
+    it = iter(stream)
+    assert next(it)
+    os.kill(manager.pid, signum)
+    with pytest.raises(ProviderError) as err:
+        for _ in it:
+            pass
+    assert "\n" not in err.value.reason
+    return err.value
+
+
+def test_killed_mid_answer_is_one_line_and_the_next_question_restarts_it(tmp_path):
+    manager = LocalServer(tmp_path, watch_parent=True)
+    try:
+        manager.ensure()
+        first = manager.pid
+        assert manager.status().state == "running" and manager.status().restarts == 0
+        err = _first_delta_then(manager, signal.SIGKILL, ChatOptions(max_tokens=300))
+        assert err.reason.startswith("The local model server stopped while answering")
+        deadline = time.monotonic() + 5  # the socket closes a moment before the pid is gone
+        while manager.status().state == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert manager.status().state == "stopped"  # seen without a request
+        text, _ = ChatModel(BASE, server=manager).complete(
+            [{"role": "user", "content": "Say hi."}], SHORT)
+        assert text.strip()
+        status = manager.status()
+        assert status.state == "running" and status.pid != first
+        assert status.restarts == 1 and status.last_restart
+    finally:
+        manager.stop()
+
+
+def test_a_hung_server_times_out_and_is_replaced(tmp_path):
+    """SIGSTOP: the socket stays open but nothing comes; the deadline ends the wait."""
+    manager = LocalServer(tmp_path, watch_parent=True)
+    try:
+        manager.ensure()
+        hung = manager.pid
+        # 15 s: the first token must still come on a busy machine; then nothing comes
+        err = _first_delta_then(manager, signal.SIGSTOP, ChatOptions(max_tokens=300,
+                                                                     timeout_s=15.0))
+        assert "went silent while answering (timeout)" in err.reason
+        manager.ensure()  # the health check fails: the frozen one is killed, a new one starts
+        assert manager.pid != hung and manager.status().restarts == 1
+        assert not pid_alive(hung)
+    finally:
+        manager.stop()
+
+
+def test_an_answer_cut_by_the_token_limit_says_length(tmp_path):
+    adopt_into(tmp_path)
+    stream = ChatModel(BASE, server=LocalServer(tmp_path)).stream(LONG, ChatOptions(max_tokens=4))
+    assert "".join(stream).strip()
+    assert stream.timings.finish_reason == "length"
+
+
+def test_a_prompt_longer_than_the_context_is_one_line(tmp_path):
+    adopt_into(tmp_path)
+    huge = [{"role": "user", "content": "lighthouse keeper " * 3000}]  # > 2048 tokens
+    with pytest.raises(ProviderError, match="too long for the model's context"):
+        ChatModel(BASE, server=LocalServer(tmp_path)).stream(huge, SHORT)

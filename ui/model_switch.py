@@ -24,6 +24,7 @@ from lib.generation.models import (
     secrets_from,
 )
 from lib.types import RagLabError
+from ui.model_status import render_server_status, starting_label
 from ui.resources import get_settings
 from ui.walkthrough import mark
 
@@ -77,7 +78,7 @@ def ensure_ready(model: ChatModel) -> None:
     """Start the local server if needed, with a visible status (raises RagLabError)."""
     if model.ready():
         return
-    with st.status("Starting the local model…") as status:
+    with st.status(starting_label(local_server())) as status:
         model.ensure()
         status.update(label="Local model ready", state="complete")
 
@@ -98,6 +99,9 @@ def render_model_switch() -> None:
     st.selectbox("Model", labels, index=labels.index(st.session_state.model), key="_model",
                  on_change=_sync, args=("_model", "model"),
                  help="Used by Chat and every page that generates text.")
+    chosen = find_model(options, st.session_state.model)
+    if chosen is not None and chosen.is_local:
+        render_server_status(local_server())
     unusable = [o for o in options if not o.available]
     remote = [o.spec.label for o in unusable if not o.spec.is_local]
     # One container always: the expander below keeps its place (and stays open) when a

@@ -16,7 +16,7 @@ from typing import Any
 
 import openai
 
-from lib.generation.client import ChatOptions, ChatStream, Message, with_retries
+from lib.generation.client import ChatOptions, ChatStream, Message, http_timeout, with_retries
 from lib.generation.errors import host_of, map_error
 from lib.generation.local_server import LocalServer
 from lib.generation.models import ModelSpec, adapter_paths, make_client
@@ -131,7 +131,7 @@ class ChatModel:
         Errors while streaming raise ProviderError from the iteration.
         """
         try:
-            client = self._openai(self.ensure()).with_options(timeout=options.timeout_s)
+            client = self._openai(self.ensure()).with_options(timeout=http_timeout(options))
             extra = self._extras(options)
             started = time.perf_counter()
             msgs = [*messages, {"role": "assistant", "content": options.prefix}] \
@@ -144,7 +144,7 @@ class ChatModel:
         except Exception as exc:  # noqa: BLE001 (every failure becomes one line)
             raise self._fail(exc) from exc
         return ChatStream(raw, started, lambda e: self._fail(e, mid_stream=True), self.host,
-                          options.prefix)
+                          options.prefix, deadline_s=options.timeout_s)
 
     def complete(self, messages: Sequence[Message],
                  options: ChatOptions = DEFAULTS) -> tuple[str, Timings]:

@@ -1,7 +1,8 @@
 """The transport under every ChatModel: generation knobs, 429 retries, the streamed answer.
 
 429s are retried here with exponential backoff (honouring Retry-After); quota errors are
-not. `ChatStream` turns the `openai` stream into text deltas plus timings and usage.
+not. `ChatStream` turns the `openai` stream into text deltas plus timings and usage, and
+enforces the answer's deadline: no model call can keep a spinner going for ever.
 """
 
 from __future__ import annotations
@@ -28,12 +29,24 @@ class ChatOptions:
 
     max_tokens: int = 320
     temperature: float = 0.0
+    # The whole answer's deadline: each read waits at most this long (httpx read timeout)
+    # and the stream is stopped between chunks once it has passed, so a server that
+    # trickles tokens cannot hold a chat for ever. Worst case: a little under 2x this.
     timeout_s: float = 120.0
+    # A blackholed host (a firewall that drops packets) would otherwise hang the full
+    # timeout_s before saying it is unreachable; a TCP connect to a live host takes ms.
+    connect_timeout_s: float = 10.0
     stop: tuple[str, ...] = ()
     # Assistant prefill (llama.cpp continues a trailing assistant message); the stream
     # then yields only the continuation, so the prefix is yielded first, here.
     prefix: str = ""
     grammar: str = ""  # llama.cpp GBNF constraining the output (local server only)
+
+
+def http_timeout(options: ChatOptions) -> openai.Timeout:
+    """The client's per-request timeouts for `options` (connect is short, see ChatOptions)."""
+    return openai.Timeout(options.timeout_s, connect=min(options.connect_timeout_s,
+                                                        options.timeout_s))
 
 
 def _retry_after(exc: openai.RateLimitError, attempt: int) -> float:
@@ -58,7 +71,8 @@ def with_retries(call: Callable[[], Any], sleep: Callable[[float], None] = time.
     raise AssertionError("unreachable")
 
 
-def _timings(started: float, first: float | None, usage: Any, extra: Mapping[str, Any]) -> Timings:
+def _timings(started: float, first: float | None, usage: Any, extra: Mapping[str, Any],
+             finish_reason: str) -> Timings:
     """Prefer the server's own figures (llama.cpp `timings`), else the client clock."""
     end = time.perf_counter()
     prompt = int(getattr(usage, "prompt_tokens", 0) or extra.get("prompt_n", 0) or 0)
@@ -67,20 +81,22 @@ def _timings(started: float, first: float | None, usage: Any, extra: Mapping[str
     gen_s = end - (first or end)
     tps = float(extra.get("predicted_per_second") or (completion / gen_s if gen_s > 0 else 0.0))
     return Timings(ttft_s=ttft, total_s=end - started, tokens_per_s=tps,
-                   prompt_tokens=prompt, completion_tokens=completion)
+                   prompt_tokens=prompt, completion_tokens=completion,
+                   finish_reason=finish_reason)
 
 
 class ChatStream:
     """Iterate for text deltas (st.write_stream accepts it); then read text, timings, usage.
 
     `fail` maps an exception raised mid-stream to its one line; `where` names the host
-    for the cut-off message.
+    for the cut-off message; past `started + deadline_s` the stream is stopped.
     """
 
     def __init__(self, raw: Any, started: float, fail: Callable[[Exception], ProviderError],
-                 where: str, prefix: str = ""):
+                 where: str, prefix: str = "", deadline_s: float = ChatOptions.timeout_s):
         self._raw, self._fail, self._where, self._prefix = raw, fail, where, prefix
         self.started = started
+        self.deadline_s = deadline_s
         self.text = ""
         self.timings = Timings()
         self.finish_reason: str | None = None
@@ -106,10 +122,16 @@ class ChatStream:
                     if choice.delta and choice.delta.content:
                         first = first or time.perf_counter()
                         yield choice.delta.content
+                if time.perf_counter() - self.started > self.deadline_s:
+                    raise ProviderError(
+                        f"{self._where} took longer than {self.deadline_s:.0f} s to answer, "
+                        f"so it was stopped: ask a shorter question or try again.")
+        except ProviderError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc) from exc
         finally:
             self._raw.close()
         if self.finish_reason is None:  # the stream ended without saying why: it was cut
             raise ProviderError(f"The answer from {self._where} was cut off: try again.")
-        self.timings = _timings(self.started, first, usage, extra)
+        self.timings = _timings(self.started, first, usage, extra, self.finish_reason)

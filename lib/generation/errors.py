@@ -62,13 +62,27 @@ def map_error(exc: Exception, host: str, model: str = "", *, local: bool = False
     """
     if isinstance(exc, ProviderError):
         return exc
+    who = "The local model server" if local else host
+    # openai 3.x wraps transport errors, mid-stream ones too: a read timeout is a server
+    # gone silent, any other connection error a broken connection
+    timed_out = isinstance(exc, openai.APITimeoutError)
+    if mid_stream and timed_out:
+        return ProviderError(f"{who} went silent while answering (timeout): ask again"
+                             + (" (it is restarted if it hangs)." if local else "."))
     if mid_stream and not isinstance(exc, openai.APIStatusError):
-        who = "The local model server" if local else host
-        return ProviderError(f"{who} stopped while answering (connection lost): ask again.")
-    if isinstance(exc, openai.APITimeoutError):
+        again = "ask again: it restarts by itself." if local else "ask again."
+        return ProviderError(f"{who} stopped while answering (connection lost): {again}")
+    # by name: the transport under openai (httpx or its fork httpx2) is the client's detail
+    if timed_out and type(exc.__cause__).__name__ == "ConnectTimeout":
+        return ProviderError(f"Cannot reach {host} (no connection within the time limit): "
+                             "is the server running and the URL right?")
+    if timed_out:
         return ProviderError(
-            f"{host} did not answer in time (timeout): try again or pick another model.")
+            f"{who} did not answer in time (timeout): try again or pick another model.")
     if isinstance(exc, openai.APIConnectionError):
+        if local:
+            return ProviderError("The local model server is not answering (it may have "
+                                 "stopped): ask again, it restarts by itself.")
         return ProviderError(f"Cannot reach {host}: is the server running and the URL right?")
     if isinstance(exc, openai.AuthenticationError):
         return ProviderError(f"{host} rejected the API key (401): check the key in "

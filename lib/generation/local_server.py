@@ -3,7 +3,8 @@
 `LocalServer` starts `python -m lib.generation.server` in its own process (a model crash never
 takes the app down), health-checks it with a deadline, reuses a live one (also one that an
 earlier app process recorded in `<data dir>/run/llm_server.json`), restarts it when it died
-or when a new LoRA adapter must be loaded, and stops it. Thread-safe: Streamlit sessions
+or when a new LoRA adapter must be loaded, and stops it; `status()` says how it stands
+without sending a request (the sidebar reads it on every run). Thread-safe: Streamlit sessions
 are threads of one process and share one manager per data dir (`get_local_server`).
 """
 
@@ -60,6 +61,16 @@ class ServerTuning:
                 "--batch-threads", str(self.batch_threads), "--batch",
                 str(self.n_batch), "--ubatch", str(self.n_ubatch), "--poll", str(self.poll),
                 "--flash-attn", str(self.flash_attn), "--cache-ram", str(self.cache_ram_mib)]
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """How the local model server stands, learnt without a request (pid checks only)."""
+
+    state: str  # "running" | "stopped" (it died; the next request restarts it) | "not started"
+    pid: int | None = None
+    restarts: int = 0  # dead or hung servers this manager replaced
+    last_restart: str = ""  # local time (HH:MM:SS) of the last replacement
 
 
 def pid_alive(pid: int) -> bool:
@@ -122,6 +133,8 @@ class LocalServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._info: dict[str, Any] | None = None
         self._last_adapter: tuple[str | None, float] | None = None
+        self._restarts = 0
+        self._last_restart = ""
 
     # ---- state
     @property
@@ -148,6 +161,22 @@ class LocalServer:
         except (OSError, ValueError, AttributeError):
             return False
 
+    def status(self) -> ServerStatus:
+        """Running, stopped (died since it last answered) or not started; no HTTP request."""
+        with self._lock:
+            info = self._info
+            if info is None:  # maybe an earlier app process left one running
+                try:
+                    info = json.loads(self.info_path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    info = None
+                alive = isinstance(info, dict) and "pid" in info and pid_alive(int(info["pid"]))
+                state = "running" if alive else "not started"
+            else:
+                state = "running" if pid_alive(int(info["pid"])) else "stopped"
+            pid = int(info["pid"]) if state == "running" and info else None
+            return ServerStatus(state, pid, self._restarts, self._last_restart)
+
     def ready(self, adapters: Sequence[Path | str] = ()) -> bool:
         """True when a healthy server already has `adapters` loaded: one health check."""
         wanted = {str(Path(a).resolve()) for a in adapters}
@@ -165,10 +194,15 @@ class LocalServer:
         """
         wanted = [str(Path(a).resolve()) for a in adapters]
         with self._lock:
-            if self.adopt() if self._info is None else self.is_healthy():
+            known = self._info is not None
+            if self.adopt() if not known else self.is_healthy():
                 if set(wanted) <= set(self.adapters):
                     return str(self.base_url)
                 wanted = list(dict.fromkeys([*self.adapters, *wanted]))  # keep old ids first
+            elif known:  # it answered before and is now dead or hung: replace it, keep count
+                wanted = list(dict.fromkeys([*self.adapters, *wanted]))
+                self._restarts += 1
+                self._last_restart = time.strftime("%H:%M:%S")
             self.stop()
             self._start(wanted)
             return str(self.base_url)
