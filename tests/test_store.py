@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 from lib.config import ChromaServer
-from lib.index.chroma import ChromaIndex
-from lib.retrieval.embeddings import MiniLMEmbedder
 from lib.index.catalog import read_index_info
+from lib.index.chroma import ChromaIndex
 from lib.index.server_catalog import ServerCatalog
 from lib.index.shared import ORPHAN_GRACE_S
 from lib.index.store import Store
+from lib.retrieval.embeddings import MiniLMEmbedder
 from lib.types import Chunk, ChunkSettings, IndexMismatchError, RagLabError
 from tests.pdf_factory import make_pdf
 
@@ -347,3 +347,12 @@ def test_an_unreachable_chroma_server_is_one_readable_error(isolated_data_dir: P
     with pytest.raises(RagLabError) as info:
         Store(isolated_data_dir, embedder, chroma_server=ChromaServer("127.0.0.1", free_port()))
     assert "cannot be reached" in info.value.reason and "\n" not in info.value.reason
+
+
+def test_documents_page_returns_a_slice_and_the_total(store: Store) -> None:
+    store.ingest(files("savings", "card", "fx", "api"))
+    every = store.documents()
+    page, total = store.documents_page(1, 2)
+    assert total == 4 and page == every[1:3]
+    assert store.documents_page(3, 10) == (every[3:], 4)
+    assert store.documents_page(10, 5) == ([], 4) and store.documents_page(0, 0) == ([], 4)

@@ -20,6 +20,7 @@ from lib.types import (
     Chunk,
     ChunkSettings,
     DocumentRecord,
+    EmbedderMismatchError,
     IndexMismatchError,
     Page,
     ParsedDocument,
@@ -106,6 +107,14 @@ def load_registry(path: Path) -> Registry:
         raise IndexMismatchError(
             f"The index's registry is malformed ({exc}): clear the index."
         ) from None
+
+
+def embedder_mismatch(built_with: str | None, current: str) -> EmbedderMismatchError:
+    """The one-line error for an index another embedder built."""
+    return EmbedderMismatchError(
+        f"This index was built with the embedder '{built_with}', not '{current}': "
+        f"re-index the documents with '{current}' or switch back to '{built_with}'."
+    )
 
 
 def read_index_info(data_dir: Path) -> dict[str, Any] | None:

@@ -13,7 +13,13 @@ import time
 from collections import defaultdict
 from dataclasses import replace
 
-from lib.index.catalog import Registry, load_chunk_table, load_parsed, load_registry
+from lib.index.catalog import (
+    Registry,
+    embedder_mismatch,
+    load_chunk_table,
+    load_parsed,
+    load_registry,
+)
 from lib.index.server_catalog import ServerCatalog, SharedSettings, new_epoch
 from lib.ingest.chunking import split_document
 from lib.retrieval.keyword import KeywordIndex
@@ -66,8 +72,6 @@ class SharedMixin:
         filled = bool(push) or bool(self._shared.records())
         mismatch = filled and settings.embedder not in (None, self.embedder.name)
         if mismatch and check_embedder:
-            from lib.index.store import embedder_mismatch  # (import cycle)
-
             raise embedder_mismatch(settings.embedder, self.embedder.name)
         if not filled and (settings.embedder != self.embedder.name
                            or (chunk_settings and chunk_settings != settings.chunk_settings)):

@@ -38,6 +38,7 @@ import numpy as np
 
 from lib.config import ChromaServer
 from lib.index.catalog import (
+    embedder_mismatch,
     load_chunk_table,
     load_parsed,
     load_registry,
@@ -60,7 +61,6 @@ from lib.types import (
     Chunk,
     ChunkSettings,
     DocumentRecord,
-    EmbedderMismatchError,
     IndexMismatchError,
     IngestResult,
     ParsedDocument,
@@ -93,14 +93,6 @@ def set_aside_index(data_dir: Path) -> Path | None:
     log.warning("index set aside in %s", target)
     return target
 
-
-
-def embedder_mismatch(built_with: str | None, current: str) -> EmbedderMismatchError:
-    """The one-line error for an index another embedder built."""
-    return EmbedderMismatchError(
-        f"This index was built with the embedder '{built_with}', not '{current}': "
-        f"re-index the documents with '{current}' or switch back to '{built_with}'."
-    )
 
 
 class Store(SharedMixin, MaintenanceMixin):
