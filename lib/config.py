@@ -20,6 +20,8 @@ class ChromaServer:
     port: int = 8000
     ssl: bool = False
     token: str = field(default="", repr=False)
+    # A collection name shared by several app instances (any data dir); empty = one per data dir.
+    collection: str = ""
 
     @property
     def label(self) -> str:
@@ -53,13 +55,15 @@ class Settings:
     chroma_port: int = 8000
     chroma_ssl: bool = False
     chroma_token: str = field(default="", repr=False)
+    chroma_collection: str = ""  # set = instances with this name share one index on the server
 
     @property
     def chroma_server(self) -> ChromaServer | None:
         """The Chroma server to use, or None for the embedded one."""
         if not self.chroma_host:
             return None
-        return ChromaServer(self.chroma_host, self.chroma_port, self.chroma_ssl, self.chroma_token)
+        return ChromaServer(self.chroma_host, self.chroma_port, self.chroma_ssl, self.chroma_token,
+                            self.chroma_collection)
 
     @property
     def max_file_bytes(self) -> int:
@@ -91,6 +95,7 @@ _ENV = {
     "chroma_port": "RAGLAB_CHROMA_PORT",
     "chroma_ssl": "RAGLAB_CHROMA_SSL",
     "chroma_token": "RAGLAB_CHROMA_TOKEN",
+    "chroma_collection": "RAGLAB_CHROMA_COLLECTION",
 }
 
 

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lib.config import ChromaServer
-from lib.index.chroma import ChromaIndex
-from lib.retrieval.embeddings import MiniLMEmbedder
 from lib.index.catalog import read_index_info
+from lib.index.chroma import ChromaIndex
+from lib.index.server_catalog import ServerCatalog
+from lib.index.shared import ORPHAN_GRACE_S
 from lib.index.store import Store
+from lib.retrieval.embeddings import MiniLMEmbedder
 from lib.types import Chunk, ChunkSettings, IndexMismatchError, RagLabError
 from tests.pdf_factory import make_pdf
 
@@ -233,7 +237,8 @@ def test_an_index_refuses_another_embedder(store: Store, embedder) -> None:
         Store(store.data_dir, other, chroma_server=store.chroma_server)
     assert embedder.name in info.value.reason and other.name in info.value.reason
     assert "re-index" in info.value.reason
-    assert read_index_info(store.data_dir)["embedder"] == embedder.name
+    # (on a server the data dir holds a copy of the registry under server-cache/)
+    assert read_index_info(store._home)["embedder"] == embedder.name
     rebuilt = Store.rebuild(store.data_dir, other, chroma_server=store.chroma_server)
     assert rebuilt.embedder_name == other.name and rebuilt.n_documents == 2
     assert rebuilt.check_consistency() == []
@@ -278,12 +283,19 @@ def test_opening_repairs_leftovers_of_a_crash(store: Store, embedder) -> None:
 def test_an_interrupted_reindex_resumes_on_open(store: Store, embedder) -> None:
     store.ingest([("savings.txt", doc("savings", 12))])
     store.close()
-    path = store.data_dir / "registry.json"
-    raw = json.loads(path.read_text())
-    raw["pending_reindex"] = {"size": 40, "overlap": 0}  # as if the app died mid-swap
-    path.write_text(json.dumps(raw))
+    interrupted = ChunkSettings(size=40, overlap=0)
+    if store.chroma_server is None:
+        path = store.data_dir / "registry.json"
+        raw = json.loads(path.read_text())
+        raw["pending_reindex"] = {"size": 40, "overlap": 0}  # as if the app died mid-swap
+        path.write_text(json.dumps(raw))
+    else:  # the mark lives on the server; an old one means its instance died
+        catalog = ServerCatalog(store._chroma.client, store._chroma.name)
+        catalog.put_settings(replace(catalog.settings(), pending_reindex=interrupted,
+                                     pending_since=time.time() - ORPHAN_GRACE_S - 1))
+        catalog.bump("test")
     again = Store(store.data_dir, embedder, chroma_server=store.chroma_server)
-    assert again.chunk_settings == ChunkSettings(size=40, overlap=0)
+    assert again.chunk_settings == interrupted
     assert again.check_consistency() == [] and again.n_chunks == again.documents()[0].chunks
     again.close()
 
@@ -335,3 +347,12 @@ def test_an_unreachable_chroma_server_is_one_readable_error(isolated_data_dir: P
     with pytest.raises(RagLabError) as info:
         Store(isolated_data_dir, embedder, chroma_server=ChromaServer("127.0.0.1", free_port()))
     assert "cannot be reached" in info.value.reason and "\n" not in info.value.reason
+
+
+def test_documents_page_returns_a_slice_and_the_total(store: Store) -> None:
+    store.ingest(files("savings", "card", "fx", "api"))
+    every = store.documents()
+    page, total = store.documents_page(1, 2)
+    assert total == 4 and page == every[1:3]
+    assert store.documents_page(3, 10) == (every[3:], 4)
+    assert store.documents_page(10, 5) == ([], 4) and store.documents_page(0, 0) == ([], 4)

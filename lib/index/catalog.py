@@ -20,6 +20,7 @@ from lib.types import (
     Chunk,
     ChunkSettings,
     DocumentRecord,
+    EmbedderMismatchError,
     IndexMismatchError,
     Page,
     ParsedDocument,
@@ -51,6 +52,8 @@ class Registry:
     documents: dict[str, DocumentRecord] = field(default_factory=dict)
     # Set while a re-index is swapping indexes: a crash then resumes it on open.
     pending_reindex: ChunkSettings | None = None
+    # Server mode: the shared index's epoch this local cache was built from (lib.index.shared).
+    epoch: str = ""
 
     @property
     def n_chunks(self) -> int:
@@ -73,6 +76,7 @@ def save_registry(path: Path, reg: Registry) -> None:
         "dim": reg.dim,
         "chunk_settings": _settings_dict(reg.chunk_settings),
         "pending_reindex": _settings_dict(reg.pending_reindex),
+        "epoch": reg.epoch,
         "documents": [asdict(r) for r in reg.documents.values()],
     })
 
@@ -97,11 +101,20 @@ def load_registry(path: Path) -> Registry:
             chunk_settings=ChunkSettings(**(raw.get("chunk_settings") or {})),
             documents={d.doc_id: d for d in docs},
             pending_reindex=ChunkSettings(**pending) if pending else None,
+            epoch=str(raw.get("epoch") or ""),
         )
     except (TypeError, ValueError) as exc:
         raise IndexMismatchError(
             f"The index's registry is malformed ({exc}): clear the index."
         ) from None
+
+
+def embedder_mismatch(built_with: str | None, current: str) -> EmbedderMismatchError:
+    """The one-line error for an index another embedder built."""
+    return EmbedderMismatchError(
+        f"This index was built with the embedder '{built_with}', not '{current}': "
+        f"re-index the documents with '{current}' or switch back to '{built_with}'."
+    )
 
 
 def read_index_info(data_dir: Path) -> dict[str, Any] | None:
@@ -133,16 +146,32 @@ def load_chunk_table(path: Path) -> dict[str, Chunk]:
     return {row[0]: Chunk(**dict(zip(fields, row))) for row in raw.get("rows", [])}
 
 
-def save_parsed(path: Path, doc: ParsedDocument, sync: bool = True) -> None:
-    """Write a parsed document's pages atomically (`sync=False`: see `fsync_files`)."""
-    atomic_write_json(path, {
+def parsed_to_dict(doc: ParsedDocument) -> dict[str, Any]:
+    """A parsed document as JSON-ready data (docs/ files and the server's document rows)."""
+    return {
         "format": FORMAT_VERSION,
         "name": doc.name,
         "kind": doc.kind,
         "sha256": doc.sha256,
         "size": doc.size,
         "pages": [[p.number, p.section, p.text] for p in doc.pages],
-    }, sync)
+    }
+
+
+def parsed_from_dict(raw: Any) -> ParsedDocument | None:
+    """The inverse of `parsed_to_dict` (None when malformed)."""
+    try:
+        return ParsedDocument(
+            name=raw["name"], kind=raw["kind"], sha256=raw["sha256"], size=raw["size"],
+            pages=tuple(Page(number=n, section=s, text=t) for n, s, t in raw["pages"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def save_parsed(path: Path, doc: ParsedDocument, sync: bool = True) -> None:
+    """Write a parsed document's pages atomically (`sync=False`: see `fsync_files`)."""
+    atomic_write_json(path, parsed_to_dict(doc), sync)
 
 
 def load_parsed(path: Path) -> ParsedDocument | None:
@@ -150,10 +179,6 @@ def load_parsed(path: Path) -> ParsedDocument | None:
     if not path.is_file():
         return None
     try:
-        raw = _read_json(path, "parsed document")
-        return ParsedDocument(
-            name=raw["name"], kind=raw["kind"], sha256=raw["sha256"], size=raw["size"],
-            pages=tuple(Page(number=n, section=s, text=t) for n, s, t in raw["pages"]),
-        )
-    except (IndexMismatchError, KeyError, TypeError, ValueError):
+        return parsed_from_dict(_read_json(path, "parsed document"))
+    except IndexMismatchError:
         return None

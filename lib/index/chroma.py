@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ SERVER_COLLECTION_FILE = "server-collection"  # in the local chroma folder: this
 # Chroma cannot store None in metadata: these stand for "no page" / "no section".
 NO_PAGE = -1
 NO_SECTION = ""
+_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,498}[a-zA-Z0-9]")  # room for "-docs"
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
@@ -33,12 +35,26 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     }
 
 
-def server_collection_name(path: Path) -> str:
+def chunk_from_row(chunk_id: str, text: str, meta: dict) -> Chunk:
+    """The inverse of `chunk_metadata` (a chunk read back from the server)."""
+    page, section = meta["page"], meta["section"]
+    return Chunk(chunk_id, str(meta["doc_id"]), str(meta["doc_name"]),
+                 None if page == NO_PAGE else int(page), None if section == NO_SECTION else section,
+                 int(meta["start"]), int(meta["end"]), text)
+
+
+def server_collection_name(path: Path, shared: str = "") -> str:
     """This index's collection name on a shared server, kept in `path` (made on first use).
 
     A server holds many data dirs' indexes, so each gets its own name; the name moves with
     the data dir (and with a set-aside index), so a new empty index never reuses it.
+    `shared` (RAGLAB_CHROMA_COLLECTION) names one index that several instances share instead.
     """
+    if shared:
+        if not _NAME_RE.fullmatch(shared):
+            raise RagLabError(f"RAGLAB_CHROMA_COLLECTION {shared!r} is not a valid Chroma name: "
+                              "use 3-500 letters, digits, '.', '_' or '-'.")
+        return shared
     file = path / SERVER_COLLECTION_FILE
     if file.is_file():
         name = file.read_text(encoding="utf-8").strip()
@@ -69,7 +85,7 @@ class ChromaIndex:
             self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self._collection = self._open()
         else:
-            self.name = server_collection_name(path)
+            self.name = server_collection_name(path, server.collection)
             try:
                 self._client = chromadb.HttpClient(
                     host=server.host, port=server.port, ssl=server.ssl,
@@ -110,7 +126,10 @@ class ChromaIndex:
             for start in range(0, len(chunks), self.max_batch):
                 part = chunks[start : start + self.max_batch]
                 ids = [c.id for c in part]
-                self._collection.add(
+                # Upsert on a server: another instance may write the same chunk ids (same
+                # content hash) at the same time, and a re-index rewrites ids in place.
+                write = self._collection.add if self.server is None else self._collection.upsert
+                write(
                     ids=ids,
                     embeddings=np.asarray(vectors[start : start + len(part)], dtype=np.float32),
                     documents=[c.text for c in part],
@@ -158,10 +177,33 @@ class ChromaIndex:
         res = self._collection.get(ids=list(ids), include=["embeddings"])
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], res["embeddings"])}
 
+    def chunks(self, doc_ids: Sequence[str]) -> list[Chunk]:
+        """The chunks these documents have in the collection, rebuilt from text + metadata."""
+        out: list[Chunk] = []
+        for start in range(0, len(doc_ids), 100):  # keeps each `$in` filter short
+            part = list(doc_ids[start : start + 100])
+            res = self._collection.get(where={"doc_id": {"$in": part}},
+                                       include=["documents", "metadatas"])
+            out += [chunk_from_row(i, t, m)
+                    for i, t, m in zip(res["ids"], res["documents"], res["metadatas"])]
+        return out
+
     def reset(self) -> None:
-        """Drop every vector (a new collection, so a new embedder may use another dimension)."""
-        self._client.delete_collection(self.name)
-        self._collection = self._open()
+        """Drop every vector; embedded: a new collection (a new embedder may change the dimension).
+
+        On a server other instances hold a handle on the collection, so it is emptied instead
+        (its dimension then stays).
+        """
+        if self.server is None:
+            self._client.delete_collection(self.name)
+            self._collection = self._open()
+        else:
+            self.delete(sorted(self.ids()))
+
+    @property
+    def client(self):  # -> chromadb client
+        """The Chroma client (the server catalog keeps its collections next to this one)."""
+        return self._client
 
     def close(self) -> None:
         """Release the Chroma client (its SQLite handle for this path, or its HTTP connections)."""

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lib.index.catalog import load_parsed, save_registry
+from lib.index.catalog import save_registry
+from lib.index.server_catalog import new_epoch
 from lib.ingest.chunking import split_document
 from lib.retrieval.keyword import KeywordIndex
 from lib.types import (
@@ -39,6 +40,7 @@ class MaintenanceMixin:
         """
         report = progress or (lambda _f, _l: None)
         with self._write_lock:
+            self._sync(force=True)  # server: every instance's documents
             items = self._load_all_parsed()
             report(0.0, f"Chunking {len(items)} documents")
             chunked = [(doc, split_document(doc, settings), rec) for doc, rec in items]
@@ -46,7 +48,11 @@ class MaintenanceMixin:
             report(0.97, "Saving the index")
             with self._state_lock:
                 self._reg.pending_reindex = settings
-            save_registry(self._registry_path, self._reg)  # a crash from here resumes on open
+            # A crash from here resumes on open (on a server: after the grace period).
+            if self._shared is None:
+                save_registry(self._registry_path, self._reg)
+            else:
+                self._publish_settings()
             self._chroma.reset()
             with self._state_lock:
                 self._chunks, self._keyword = {}, KeywordIndex()
@@ -55,6 +61,9 @@ class MaintenanceMixin:
                 self._commit(chunked, vectors)
             with self._state_lock:
                 self._reg.pending_reindex = None
+                self._reg.epoch = new_epoch()
+            if self._shared is not None:  # the new epoch: other instances refetch every chunk
+                self._publish_settings("reindex")
             self._persist()
             report(1.0, "Done")
 
@@ -62,7 +71,7 @@ class MaintenanceMixin:
         """Every registered document's stored pages (refuses if any is missing)."""
         items, missing = [], []
         for record in self.documents():
-            doc = load_parsed(self._doc_path(record.doc_id))
+            doc = self._load_pages(record.doc_id)
             (items.append((doc, record)) if doc else missing.append(record.name))
         if missing:
             raise RagLabError(
@@ -83,6 +92,8 @@ class MaintenanceMixin:
     def check_consistency(self) -> list[str]:
         """Problems found ([] when Chroma, chunk table, keyword index and registry agree)."""
         with self._write_lock:
+            if self._shared is not None:
+                return self._check_shared()
             expected = self._reg.expected_ids()
             problems = []
             sources = (("Chroma", self._chroma.ids()), ("the chunk table", set(self._chunks)),
@@ -104,6 +115,8 @@ class MaintenanceMixin:
     def repair(self) -> None:
         """Make every index agree with the registry: drop leftovers, re-embed incomplete docs."""
         with self._write_lock:
+            if self._shared is not None:
+                return self._repair_shared()
             expected = self._reg.expected_ids()
             present = self._chroma.ids()
             complete = present & set(self._chunks) & self._keyword.ids()
@@ -111,24 +124,33 @@ class MaintenanceMixin:
             self._remove_chunks(list(everything - expected))
             broken = sorted({doc_id_of(i) for i in expected - complete})
             for doc_id in broken:
-                try:
-                    self._rebuild_document(doc_id)
-                except RagLabError as exc:  # e.g. a provider that is down: retried next open
-                    log.warning("could not repair %s: %s", doc_id, exc.reason)
+                self._repair_document(doc_id)
             stored = {p.stem: p for p in (self.data_dir / "docs").glob("*.json")}
             for stem in set(stored) - set(self._reg.documents):
                 stored[stem].unlink(missing_ok=True)
             self._persist()
 
+    def _repair_document(self, doc_id: str) -> None:
+        """Rebuild one document; a failure is logged and retried on the next open."""
+        try:
+            self._rebuild_document(doc_id)
+        except RagLabError as exc:  # e.g. a provider that is down
+            log.warning("could not repair %s: %s", doc_id, exc.reason)
+
     def _rebuild_document(self, doc_id: str) -> None:
         """Re-chunk and re-embed one document from its stored pages, or drop it if they are gone."""
-        record = self._reg.documents[doc_id]
+        # On a server the row may not be in the local copy yet (its chunks are incomplete).
+        records = self._reg.documents if self._shared is None else self._rows
+        record = records[doc_id]
         self._remove_chunks(self._ids_of(doc_id, record.chunks))
-        doc = load_parsed(self._doc_path(doc_id))
+        doc = self._load_pages(doc_id)
         if doc is None:
             log.warning("dropping %r: its stored pages are missing", record.name)
             with self._state_lock:
-                del self._reg.documents[doc_id]
+                self._reg.documents.pop(doc_id, None)
+            if self._shared is not None:
+                self._shared.remove([doc_id])
+                self._own_change("delete")
             return
         chunks = split_document(doc, self.chunk_settings)
         self._commit([(doc, chunks, record)], self.embedder.embed([c.text for c in chunks]))

@@ -1,15 +1,32 @@
 """The persistent index: Chroma vectors + BM25 keywords + chunk table + registry, per data dir.
 
-The registry is the source of truth. Writes land in an order that makes any crash
-leave only *extra* data (vectors/chunks no registered document owns) or an
+Embedded mode (default): the registry is the source of truth. Writes land in an order that
+makes any crash leave only *extra* data (vectors/chunks no registered document owns) or an
 interrupted re-index flag; opening a Store repairs both. File layout: lib/index/catalog.py;
 the ingest pipeline: lib/ingest/pipeline.py; reindex/consistency/repair: lib/index/maintenance.py.
-Use one Store per data dir per process (the app caches it): two Stores mutating the
-same dir would each hold stale in-memory tables.
+Use one Store per data dir per process (the app caches it).
+
+Server mode (`chroma_server`): several processes (app instances, any data dirs naming the
+same collection via RAGLAB_CHROMA_COLLECTION) share one index, and the Chroma server is the
+source of truth (lib/index/server_catalog.py): chunk text and place are in the vectors'
+metadata; each complete document has a row (its record + parsed pages) in `<name>-docs`;
+`<name>-log` gets one row per change, and its count is the version stamp. Each Store keeps
+a local copy (registry, chunk table, BM25) under <data>/server-cache/<name>/, which is only
+a cache. Reads check the stamp at most once a second (SYNC_INTERVAL_S, one `count()`); when
+it moved, the copy is diffed against the rows and only new or changed documents' chunks are
+fetched (lib/index/shared.py); a new epoch (re-index, clear) makes it refetch everything.
+A writer marks its documents "pending" (with the time), writes their chunks (upserts: ids
+derive from the content hash, so two instances writing the same file write the same
+chunks), then the document's row, then drops the mark: a document counts only once its
+row exists, so nobody sees half of it. A delete drops the row first, then the chunks.
+Repair removes chunks no row owns unless their document has a fresh pending mark, i.e.
+another instance is writing it (ORPHAN_GRACE_S, 10 minutes; a crashed writer's marks
+expire); a re-index marked on the server is resumed only once it is that old.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Sequence
@@ -21,6 +38,7 @@ import numpy as np
 
 from lib.config import ChromaServer
 from lib.index.catalog import (
+    embedder_mismatch,
     load_chunk_table,
     load_parsed,
     load_registry,
@@ -31,6 +49,8 @@ from lib.index.catalog import (
 )
 from lib.index.chroma import ChromaIndex
 from lib.index.maintenance import MaintenanceMixin
+from lib.index.server_catalog import new_epoch
+from lib.index.shared import SharedMixin
 from lib.ingest.chunking import doc_id_for
 from lib.ingest.documents import DEFAULT_MAX_BYTES
 from lib.ingest.pipeline import DEFAULT_MAX_CHUNKS, ingest_files
@@ -41,7 +61,6 @@ from lib.types import (
     Chunk,
     ChunkSettings,
     DocumentRecord,
-    EmbedderMismatchError,
     IndexMismatchError,
     IngestResult,
     ParsedDocument,
@@ -53,7 +72,7 @@ from lib.types import (
 log = logging.getLogger(__name__)
 
 __all__ = ["Store", "read_index_info", "set_aside_index"]
-INDEX_PARTS = ("registry.json", "chroma", "index", "docs")  # what Store owns in a data dir
+INDEX_PARTS = ("registry.json", "chroma", "index", "docs", "server-cache")  # what Store owns in a data dir
 
 
 def set_aside_index(data_dir: Path) -> Path | None:
@@ -76,7 +95,7 @@ def set_aside_index(data_dir: Path) -> Path | None:
 
 
 
-class Store(MaintenanceMixin):
+class Store(SharedMixin, MaintenanceMixin):
     """One data dir's index. Mutations are serialised; reads may run alongside them."""
 
     def __init__(
@@ -115,13 +134,14 @@ class Store(MaintenanceMixin):
         self._state_lock = threading.RLock()  # short: in-memory tables while being changed
         self._pending = 0  # vectors added to Chroma whose chunks are not in the table yet
         self._unsynced: list[Path] = []  # docs/ files written since the last _persist
+        self._home = data_dir  # where registry.json and index/ live (server mode: a cache dir)
+        if chroma_server is not None:
+            self._open_server(chunk_settings, chroma_server, check_embedder)
+            return
         reg = load_registry(self._registry_path)
         mismatch = bool(reg.documents) and reg.embedder not in (None, embedder.name)
         if mismatch and check_embedder:
-            raise EmbedderMismatchError(
-                f"This index was built with the embedder '{reg.embedder}', not '{embedder.name}': "
-                f"re-index the documents with '{embedder.name}' or switch back to '{reg.embedder}'."
-            )
+            raise embedder_mismatch(reg.embedder, embedder.name)
         self._reg = reg
         if not reg.documents and chunk_settings is not None:
             reg.chunk_settings = chunk_settings
@@ -133,6 +153,19 @@ class Store(MaintenanceMixin):
             if not reg.documents and reg.embedder != embedder.name:
                 self._adopt_embedder()
             if not mismatch:
+                self._recover()
+        except BaseException:
+            self._chroma.close()
+            raise
+
+    def _open_server(self, chunk_settings: ChunkSettings | None, server: ChromaServer,
+                     check_embedder: bool) -> None:
+        """Server mode: the server holds the truth, the data dir a cache (lib.index.shared)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._chroma = ChromaIndex(self.data_dir / "chroma", server)
+        self._home = self.data_dir / "server-cache" / self._chroma.name
+        try:
+            if not self._open_shared(chunk_settings, check_embedder):
                 self._recover()
         except BaseException:
             self._chroma.close()
@@ -161,6 +194,8 @@ class Store(MaintenanceMixin):
     def _recover(self) -> None:
         """Finish an interrupted re-index, or repair leftovers of a crash."""
         if self._reg.pending_reindex is not None:
+            if self._shared is not None and self._reindex_elsewhere():
+                return  # another instance is re-indexing right now
             log.warning("resuming an interrupted re-index")
             self.reindex(self._reg.pending_reindex)
             return
@@ -169,23 +204,32 @@ class Store(MaintenanceMixin):
             log.warning("index inconsistent (%s): repairing", "; ".join(problems))
             self.repair()
 
+    def refresh(self) -> None:
+        """Catch up with other instances' writes now (server mode; embedded: nothing to do)."""
+        self._sync(force=True)
+
     def close(self) -> None:
         """Release Chroma's handle (call before copying or deleting the data dir)."""
+        if self._shared is not None and self._cache_dirty:
+            try:
+                self._save_cache()
+            except OSError:  # only a cache: the next open refetches
+                log.warning("could not save the local copy of the shared index", exc_info=True)
         self._chroma.close()
 
     # ------------------------------------------------------------------ paths
 
     @property
     def _registry_path(self) -> Path:
-        return self.data_dir / "registry.json"
+        return self._home / "registry.json"
 
     @property
     def _table_path(self) -> Path:
-        return self.data_dir / "index" / "chunks.json"
+        return self._home / "index" / "chunks.json"
 
     @property
     def _keyword_path(self) -> Path:
-        return self.data_dir / "index" / "keyword.npz"
+        return self._home / "index" / "keyword.npz"
 
     def _doc_path(self, doc_id: str) -> Path:
         return self.data_dir / "docs" / f"{doc_id}.json"
@@ -208,26 +252,40 @@ class Store(MaintenanceMixin):
 
     @property
     def n_documents(self) -> int:
+        self._sync()
         return len(self._reg.documents)
 
     @property
     def n_chunks(self) -> int:
+        self._sync()
         return len(self._chunks)
 
     def documents(self) -> list[DocumentRecord]:
+        self._sync()
         with self._state_lock:
             return list(self._reg.documents.values())
+
+    def documents_page(self, offset: int, limit: int) -> tuple[list[DocumentRecord], int]:
+        """Documents [offset, offset + limit) in ingestion order, and how many there are."""
+        self._sync()
+        with self._state_lock:
+            records = self._reg.documents.values()
+            total = len(records)
+            start = max(offset, 0)
+            return list(itertools.islice(records, start, start + max(limit, 0))), total
 
     def chunk(self, chunk_id: str) -> Chunk:
         """A chunk by id (KeyError if unknown)."""
         return self._chunks[chunk_id]
 
     def chunks(self) -> list[Chunk]:
+        self._sync()
         with self._state_lock:
             return list(self._chunks.values())
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         """A document's chunks in reading order ([] if unknown)."""
+        self._sync()
         with self._state_lock:
             record = self._reg.documents.get(doc_id)
             n = record.chunks if record else 0
@@ -236,7 +294,13 @@ class Store(MaintenanceMixin):
 
     def parsed_document(self, doc_id: str) -> ParsedDocument | None:
         """The stored parsed pages of a document (None if unknown)."""
-        return load_parsed(self._doc_path(doc_id)) if doc_id in self._reg.documents else None
+        return self._load_pages(doc_id) if doc_id in self._reg.documents else None
+
+    def _load_pages(self, doc_id: str) -> ParsedDocument | None:
+        """Parsed pages from docs/ (embedded) or the document's row on the server."""
+        if self._shared is not None:
+            return self._shared.parsed(doc_id)
+        return load_parsed(self._doc_path(doc_id))
 
     def vector_query(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Top-k (chunk id, cosine similarity), best first."""
@@ -246,6 +310,7 @@ class Store(MaintenanceMixin):
                 f"The query has {vector.shape[0]} dimensions but the index {self._reg.dim}: "
                 "re-index with this embedder or switch back."
             )
+        self._sync()
         if k <= 0 or not self._chunks:
             return []
         # Over-fetch by what an ingest in progress has added but not yet tabled.
@@ -254,6 +319,7 @@ class Store(MaintenanceMixin):
 
     def keyword_query(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top-k (chunk id, BM25 score), best first, scores > 0 only."""
+        self._sync()
         return self._keyword.search(query, k)
 
     def vector_scores(self, embedding: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
@@ -277,6 +343,7 @@ class Store(MaintenanceMixin):
         any embedding; the rest of the batch still ingests.
         """
         with self._write_lock:
+            self._sync(force=True)  # duplicates are checked against every instance's documents
             return ingest_files(self, files, progress, max_bytes, max_chunks)
 
     def _known_shas(self) -> dict[str, str]:
@@ -284,36 +351,53 @@ class Store(MaintenanceMixin):
 
     def _commit(self, items: Sequence[tuple[ParsedDocument, list[Chunk], DocumentRecord | None]],
                 vectors: np.ndarray) -> None:
-        """Add documents' chunks to every index in memory (+ Chroma, docs/); all or nothing.
+        """Add documents' chunks to every index in memory (+ Chroma, their pages); all or nothing.
 
         Each item is (parsed doc, chunks, record to keep or None for a new record).
-        The chunk table, keyword index and registry reach disk in `_persist`.
+        Embedded: the chunk table, keyword index and registry reach disk in `_persist`.
+        Server: the documents' rows are written after their chunks; from then on they count.
         """
         chunks = [c for _, cs, _ in items for c in cs]
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        records = [replace(old, chunks=len(cs)) if old else _record(doc, len(cs), now)
+                   for doc, cs, old in items]
         self._pending = len(chunks)
         try:
+            if self._shared is not None:  # marked first: repair leaves a write in flight alone
+                self._shared.begin([r.doc_id for r in records])
             self._chroma.add(chunks, vectors)  # rolls itself back on failure
-            written: list[Path] = []
             try:
-                for doc, _, _ in items:  # fsynced together in _persist (one per file is slow)
-                    written.append(self._doc_path(doc_id_for(doc.sha256)))
-                    save_parsed(written[-1], doc, sync=False)
+                self._save_pages([doc for doc, _, _ in items], records)
             except BaseException:
                 self._chroma.delete([c.id for c in chunks])
-                for path in written:
-                    path.unlink(missing_ok=True)
+                if self._shared is not None:
+                    self._shared.forget_pending([r.doc_id for r in records])
                 raise
-            self._unsynced.extend(written)
-            now = datetime.now(UTC).isoformat(timespec="seconds")
             with self._state_lock:
                 self._chunks.update((c.id, c) for c in chunks)
                 self._keyword.add([c.id for c in chunks], [c.text for c in chunks])
-                for doc, cs, old in items:
-                    record = replace(old, chunks=len(cs)) if old else _record(doc, len(cs), now)
-                    self._reg.documents[record.doc_id] = record
+                self._reg.documents.update((r.doc_id, r) for r in records)
                 self._reg.embedder, self._reg.dim = self.embedder.name, int(vectors.shape[1])
         finally:
             self._pending = 0
+
+    def _save_pages(self, docs: Sequence[ParsedDocument], records: list[DocumentRecord]) -> None:
+        """Embedded: docs/ files (fsynced together in _persist: one per file is slow).
+        Server: the documents' complete rows (pages included), then one change-log entry."""
+        if self._shared is not None:
+            self._shared.complete(list(zip(records, docs)))
+            self._own_change("commit")
+            return
+        written: list[Path] = []
+        try:
+            for doc in docs:
+                written.append(self._doc_path(doc_id_for(doc.sha256)))
+                save_parsed(written[-1], doc, sync=False)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        self._unsynced.extend(written)
 
     def _persist(self) -> None:
         """Parsed pages, chunk table and keyword index first, registry (the truth) last."""
@@ -340,12 +424,19 @@ class Store(MaintenanceMixin):
     def delete(self, doc_id: str) -> bool:
         """Remove a document everywhere; False if it was not indexed."""
         with self._write_lock:
+            self._sync(force=True)  # another instance may have added or removed it
             with self._state_lock:
                 record = self._reg.documents.pop(doc_id, None)
             if record is None:
                 return False
-            save_registry(self._registry_path, self._reg)  # the truth first: leftovers get repaired
+            # The truth first (registry / the server's row): leftovers get repaired.
+            if self._shared is None:
+                save_registry(self._registry_path, self._reg)
+            else:
+                self._shared.remove([doc_id])
             self._remove_chunks(self._ids_of(doc_id, record.chunks))
+            if self._shared is not None:
+                self._own_change("delete")
             self._persist()
             self._doc_path(doc_id).unlink(missing_ok=True)
             return True
@@ -356,7 +447,12 @@ class Store(MaintenanceMixin):
             with self._state_lock:
                 self._reg.documents.clear()
                 self._reg.pending_reindex = None
-            save_registry(self._registry_path, self._reg)
+            if self._shared is None:
+                save_registry(self._registry_path, self._reg)
+            else:  # every instance's documents; the new epoch makes the others start afresh
+                self._shared.remove(sorted(self._shared.records()))
+                self._reg.epoch = new_epoch()
+                self._publish_settings("clear")
             self._chroma.reset()
             with self._state_lock:
                 self._chunks, self._keyword = {}, KeywordIndex()
