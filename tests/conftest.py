@@ -20,7 +20,7 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data_dir = tmp_path / "data"
     monkeypatch.setenv("RAGLAB_DATA_DIR", str(data_dir))
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAGLAB_COMPATIBLE_BASE_URL", "RAGLAB_RERANKER_URL",
-                "RAGLAB_CHROMA_HOST", "RAGLAB_CHROMA_TOKEN"):
+                "RAGLAB_CHROMA_HOST", "RAGLAB_CHROMA_TOKEN", "RAGLAB_CHROMA_COLLECTION"):
         monkeypatch.delenv(var, raising=False)
     return data_dir
 

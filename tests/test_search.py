@@ -313,3 +313,26 @@ def test_a_precomputed_query_vector_is_not_embedded_again(embedder, method, fusi
     assert counting.queries == embedded  # the given vector was used, nothing embedded
     assert embedded == (0 if method is Method.KEYWORD else 1)
     assert ids(given) == ids(plain) and [h.score for h in given] == [h.score for h in plain]
+
+
+def test_a_chunk_deleted_between_search_and_lookup_is_skipped(index) -> None:
+    """Another instance may delete a document while this one searches: no KeyError."""
+    everything = keyword_search(index, "orbit", 10)
+    gone = everything[0].chunk.id
+
+    class Forgetful:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def chunk(self, chunk_id):
+            if chunk_id == gone:
+                raise KeyError(chunk_id)
+            return self._inner.chunk(chunk_id)
+
+    hits = keyword_search(Forgetful(index), "orbit", 10)
+    assert gone not in {h.chunk.id for h in hits}
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert len(hits) == len(everything) - 1

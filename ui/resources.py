@@ -30,8 +30,9 @@ def _open_store(data_dir: str, embedder_id: str, chroma: str):  # -> lib.index.s
 def get_store():
     """The persistent index for the current data dir and embedder (raises RagLabError)."""
     settings = get_settings()
-    server = settings.chroma_server  # cache key: host:port only (the token never enters it)
-    return _open_store(str(settings.data_dir), settings.embedder, server.label if server else "")
+    server = settings.chroma_server  # cache key: host:port + collection (never the token)
+    key = f"{server.label}/{server.collection}" if server else ""
+    return _open_store(str(settings.data_dir), settings.embedder, key)
 
 
 def store_or_stop():

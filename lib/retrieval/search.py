@@ -71,11 +71,22 @@ def _searchable(query: str, k: int) -> bool:
 def _hits(
     index: SearchIndex, ranked: Sequence[tuple[str, float]], k: int, method: str
 ) -> list[Hit]:
-    """Ranked (chunk id, score) pairs -> Hits with 1-based ranks, deduped by chunk id."""
-    return [
-        Hit(chunk=index.chunk(chunk_id), score=score, rank=rank, method=str(method))
-        for rank, (chunk_id, score) in enumerate(dedupe(ranked)[:k], start=1)
-    ]
+    """Ranked (chunk id, score) pairs -> Hits with 1-based ranks, deduped by chunk id.
+
+    An id the chunk table no longer holds (a delete, maybe by another instance, landed
+    between the search and this lookup) is skipped, not an error.
+    """
+    found = []
+    for chunk_id, score in dedupe(ranked):
+        try:
+            chunk = index.chunk(chunk_id)
+        except KeyError:
+            continue
+        found.append((chunk, score))
+        if len(found) == k:
+            break
+    return [Hit(chunk=chunk, score=score, rank=rank, method=str(method))
+            for rank, (chunk, score) in enumerate(found, start=1)]
 
 
 def _embedded(index: SearchIndex, query: str, query_vector: np.ndarray | None) -> np.ndarray:
