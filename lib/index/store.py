@@ -270,14 +270,14 @@ class Store(MaintenanceMixin):
 
     def ingest(self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None,
                max_bytes: int = DEFAULT_MAX_BYTES,
-               max_chunks: int = DEFAULT_MAX_CHUNKS) -> list[IngestResult]:
+               max_chunks: int = DEFAULT_MAX_CHUNKS, hooks=None) -> list[IngestResult]:
         """Index uploaded files (name, bytes); one result per file, atomic per document.
 
         A file over `max_bytes` or making more than `max_chunks` chunks is refused before
         any embedding; the rest of the batch still ingests.
         """
         with self._write_lock:
-            return ingest_files(self, files, progress, max_bytes, max_chunks)
+            return ingest_files(self, files, progress, max_bytes, max_chunks, hooks)
 
     def _known_shas(self) -> dict[str, str]:
         return {r.sha256: r.name for r in self._reg.documents.values()}
