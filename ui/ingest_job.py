@@ -30,12 +30,13 @@ def start_upload(store, files: list[tuple[str, bytes]], label: str) -> None:
     """Hand the files to the background job (queued if one runs), then redraw the page."""
     settings = get_settings()
     try:
-        job, _ = submit(store, files, owner=browser_session_id(), label=label,
-                        max_bytes=settings.max_file_bytes, max_chunks=settings.max_chunks_per_file)
+        job, batch = submit(store, files, owner=browser_session_id(), label=label,
+                            max_bytes=settings.max_file_bytes,
+                            max_chunks=settings.max_chunks_per_file)
     except RagLabError as err:
         st.error(err.reason)
         return
-    if job.snapshot().detail.current is not None:
+    if job.batch.id != batch.id:  # the running job took it
         st.toast("Queued: it starts when the upload being indexed is done.")
     st.rerun()
 

@@ -211,8 +211,8 @@ def outcome_line(outcome: BatchOutcome) -> str:
         return counts
     kept = [r.name for r in outcome.results if r.status == "ingested"]
     left = [r.name for r in outcome.results if r.status == "cancelled"]
-    return (f"Cancelled: {_names(kept) or 'nothing'} stayed in the index; "
-            f"{_names(left)} not added · {counts}")
+    line = f"Cancelled: {_names(kept) or 'nothing'} stayed in the index; {_names(left)} not added"
+    return line if len(left) == len(outcome.results) else f"{line} · {counts}"
 
 
 def _names(names: Sequence[str], shown: int = 3) -> str:
