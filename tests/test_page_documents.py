@@ -182,3 +182,22 @@ def test_ingest_runs_in_the_background_shows_progress_and_can_be_cancelled(sampl
     assert outcomes == {"⏹ cancelled"}
     assert (sorted(r.doc_id for r in store.documents()), store.n_chunks) == before
     assert store.check_consistency() == []
+
+
+def test_a_long_document_list_is_paged_and_filtered(sample_data_dir, monkeypatch):
+    import ui.document_list
+
+    monkeypatch.setattr(ui.document_list, "PAGE_SIZE", 3)  # 8 sample documents: 3 pages
+    at = open_page()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 3 and list(table["document"]) == sorted(table["document"], key=str.casefold)
+    assert "8 of 8 documents match; showing 1–3." in [c.value for c in at.caption]
+    at.number_input(key="docs_list_page").set_value(3).run()
+    assert list(at.dataframe[0].value["document"]) == ["security_fraud_guide.txt", "support_faq.md"]
+    at.text_input(key="docs_filter").input("GUIDE").run()
+    assert not at.exception
+    assert "3 of 8 documents match; showing 1–3." in [c.value for c in at.caption]
+    shown = list(at.dataframe[0].value["document"])
+    assert shown == ["business_account_guide.pdf", "compliance_style_guide.md", "security_fraud_guide.txt"]
+    assert set(at.multiselect(key="docs_delete").options) == set(shown)  # delete acts on the page

@@ -14,21 +14,9 @@ from lib.ingest.documents import display_name
 from lib.samples import sample_files
 from tests.bad_batch import bad_batch, one_line
 from tests.browser.conftest import ARTIFACTS, assert_no_exception, wait_idle
+from tests.browser.uploads import upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # ~1,100 chunks to embed: a minute or more
-MIME = {"pdf": "application/pdf", "txt": "text/plain", "md": "text/markdown"}
-
-
-def payload(name: str, data: bytes) -> dict:
-    """A file for the uploader under any name (a path could not carry '../' or 300 characters)."""
-    return {"name": name, "mimeType": MIME.get(name.rsplit(".", 1)[-1], "application/octet-stream"),
-            "buffer": data}
-
-
-def upload(page, files: list[tuple[str, bytes]]) -> None:
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        [payload(n, d) for n, d in files])
-    page.get_by_role("button", name="Ingest").click()
 
 
 def summary(page, label: str):
