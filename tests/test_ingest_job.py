@@ -105,12 +105,12 @@ def test_a_second_upload_queues_behind_the_first_and_both_are_indexed(isolated_d
     gated = CancellingEmbedder(embedder)
     gated.gate.clear()  # hold the first batch inside the embedder
     store = Store(isolated_data_dir, gated)
-    first, a = submit(store, [("card.txt", doc("card"))], owner="alice")
+    first, _ = submit(store, [("card.txt", doc("card"))], owner="alice")
     second, b = submit(store, [("fx.txt", doc("fx")), ("savings.txt", doc("savings"))], owner="bob")
     assert second is first, "the running job took the second upload"
     snap = first.snapshot()
     assert snap.running and snap.total == 3 and [q.id for q in snap.detail.queued] == [b.id]
-    third, c = submit(store, [("api.txt", doc("api"))], owner="carol")
+    _, c = submit(store, [("api.txt", doc("api"))], owner="carol")
     assert first.cancel_batch(c.id), "a queued batch is dropped at once"
     gated.gate.set()
     assert first.wait(timeout=120) == "done"

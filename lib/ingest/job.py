@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lib.ingest.pipeline import GENERIC_REASON, FileProgress, IngestHooks, cancelled
 from lib import jobs
+from lib.ingest.pipeline import GENERIC_REASON, FileProgress, IngestHooks, cancelled
 from lib.jobs import Job
 from lib.types import IngestResult, RagLabError
 
@@ -162,9 +162,8 @@ class IngestJob(Job[IngestProgress]):
     def _run(self) -> None:
         while (item := self._next()) is not None:
             batch, files = item
-            stop, stop_all = self._stop_current, self._stop_all
-            hooks = IngestHooks(should_stop=lambda: stop.is_set() or stop_all.is_set(),
-                                watch=self._watch)
+            hooks = IngestHooks(should_stop=lambda stop=self._stop_current: (
+                stop.is_set() or self._stop_all.is_set()), watch=self._watch)
             try:
                 kwargs = {k: v for k, v in (("max_bytes", self.max_bytes),
                                             ("max_chunks", self.max_chunks)) if v is not None}
