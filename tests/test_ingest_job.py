@@ -132,6 +132,9 @@ def test_the_eta_waits_for_evidence_then_divides_chunks_left_by_the_rate():
     assert eta_seconds(at(200, 1.0)) is None
     assert eta_seconds(at(100, 4.0)) == pytest.approx(900 / 25)
     assert eta_seconds(at(100, 4.0, phase="reading")) is None
+    # With characters reported, the rate is characters per second (short chunks went first).
+    by_chars = FileProgress("embedding", "a.txt", 1, 1, 1, 100, 1_000, 4.0, 10_000, 210_000)
+    assert eta_seconds(by_chars) == pytest.approx(200_000 / 2_500)
 
 
 def test_progress_names_the_file_and_counts_chunks(isolated_data_dir, embedder, one_doc_per_group):
@@ -144,5 +147,8 @@ def test_progress_names_the_file_and_counts_chunks(isolated_data_dir, embedder, 
     assert {(p.first, p.n_files) for p in embedding} == {(1, 2), (2, 2)}
     total = sum(r.chunks for r in results)
     assert embedding[-1].chunks_done == embedding[-1].chunks_total == total
+    chars = sum(len(c.text) for c in store.chunks())
+    assert embedding[-1].chars_done == embedding[-1].chars_total == chars
+    assert np.all(np.diff([p.chars_done for p in embedding]) >= 0)
     assert np.all(np.diff([p.chunks_done for p in embedding]) >= 0)
     assert seen[-1].phase == "done"

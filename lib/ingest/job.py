@@ -24,8 +24,7 @@ from lib.types import IngestResult, RagLabError
 
 log = logging.getLogger(__name__)
 
-# No ETA before this much evidence: the first embedding batches hold the shortest chunks
-# (the embedder sorts by length), so an early rate is optimistic.
+# No ETA before this much evidence: a rate from one or two embedding batches is noise.
 ETA_MIN_CHUNKS = 64
 ETA_MIN_SECONDS = 2.0
 
@@ -69,13 +68,18 @@ class IngestProgress:
 
 
 def eta_seconds(progress: FileProgress | None) -> float | None:
-    """Chunks left ÷ the embedding rate measured so far; None until there is enough data."""
+    """Work left ÷ the embedding rate measured so far; None until there is enough data.
+
+    Work is characters when the pipeline reports them (chunk lengths vary), else chunks.
+    """
     if progress is None or progress.phase != "embedding" or not progress.chunks_total:
         return None
-    done, seconds = progress.chunks_done, progress.embed_seconds
-    if done < ETA_MIN_CHUNKS or seconds < ETA_MIN_SECONDS:
+    seconds = progress.embed_seconds
+    if progress.chunks_done < ETA_MIN_CHUNKS or seconds < ETA_MIN_SECONDS:
         return None
-    return max(progress.chunks_total - done, 0) / (done / seconds)
+    done, total = ((progress.chars_done, progress.chars_total) if progress.chars_total
+                   else (progress.chunks_done, progress.chunks_total))
+    return max(total - done, 0) / (done / seconds) if done else None
 
 
 class IngestJob(Job[IngestProgress]):

@@ -12,6 +12,7 @@ never inside a commit, so what was committed stays and the rest is left out whol
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
 from collections import deque
@@ -63,6 +64,10 @@ class FileProgress:
     chunks_done: int = 0
     chunks_total: int = 0  # known once every file is read
     embed_seconds: float = 0.0  # since the first chunk went into the embedder
+    # Characters embedded / in all: the work measure for an ETA. The embedder takes a
+    # group's shortest chunks first, so chunk counts alone overstate the early rate.
+    chars_done: int = 0
+    chars_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,8 @@ class Reporter:
         self.total_chunks = 0
         self.last = 0.0  # never move the bar backwards (a failed group is retried)
         self.embed_started: float | None = None
-        self.chunks_done = 0
+        self.chunks_done = self.chars_done = 0
+        self.chars_before: list[int] = [0]  # characters of the batch's chunks before chunk i
 
     def __call__(self, fraction: float, label: str) -> None:
         self.last = min(max(fraction, self.last), 1.0)
@@ -113,7 +119,14 @@ class Reporter:
             return
         seconds = time.perf_counter() - self.embed_started if self.embed_started else 0.0
         self.hooks.watch(FileProgress(phase, file, first + 1, (first if last is None else last) + 1,
-                                      self.n_files, self.chunks_done, self.total_chunks, seconds))
+                                      self.n_files, self.chunks_done, self.total_chunks, seconds,
+                                      self.chars_done, self.chars_before[-1]))
+
+    def count(self, ready: Sequence[Prepared]) -> None:
+        """The batch's totals, once every file is read."""
+        sizes = [len(c.text) for p in ready for c in p.chunks]
+        self.total_chunks = len(sizes)
+        self.chars_before = list(itertools.accumulate(sizes, initial=0))
 
     def check_stop(self) -> None:
         """A safe point: raise Stopped if the caller asked to stop."""
@@ -131,9 +144,13 @@ class Reporter:
         share = EMBED_END - READ_SHARE
         if self.embed_started is None:
             self.embed_started = time.perf_counter()
+        # Shortest first, as the embedder sorts them: characters done after `done` chunks.
+        shortest = list(itertools.accumulate(sorted(len(c.text) for p in group for c in p.chunks),
+                                             initial=0))
 
         def report(done: int, _total: int) -> None:
             self.chunks_done = max(self.chunks_done, base + done)
+            self.chars_done = max(self.chars_done, self.chars_before[base] + shortest[done])
             self(READ_SHARE + share * (base + done) / max(self.total_chunks, 1), label)
             self.tick("embedding", first.doc.name, first.position, last.position)
             self.check_stop()  # between embedding batches: nothing of this group is committed
@@ -213,7 +230,7 @@ def prepare(
             continue
         known[sha] = name
         ready.append(Prepared(pos, doc, chunks, time.perf_counter() - started))
-    report.total_chunks = sum(len(p.chunks) for p in ready)
+    report.count(ready)
     return ready, results
 
 
