@@ -175,6 +175,8 @@ def test_ingest_runs_in_the_background_shows_progress_and_can_be_cancelled(sampl
     finally:
         held.go.set()
     finish_job(at)
+    at.switch_page("pages/search.py").run()  # the results survive a page switch
+    at.switch_page(PAGE).run()
     assert not at.exception
     summary = [m.value for m in at.markdown if m.value.startswith("**Last upload**")]
     assert summary and "Cancelled: nothing stayed in the index; long.txt, notes.md not added" in summary[0]
