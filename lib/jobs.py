@@ -3,7 +3,8 @@
 A job runs in a thread or subprocess of the app's server process and is shared by every
 session: the registry holds the latest job of each kind per data dir, so a page that
 reloads finds the running job again. One job of a kind at a time per data dir: the
-machine has 2 cores and the local model server answers one request at a time.
+machine has 2 cores and the local model server answers one request at a time. A kind that
+`queues` (ingestion) hands a second start to the running job instead of refusing it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Job(ABC, Generic[D]):
 
     kind: ClassVar[str]
     busy: ClassVar[str]  # the user's one line when another job of this kind is running
+    queues: ClassVar[bool] = False  # True: `start` offers a new job to the running one (absorb)
 
     def __init__(self, data_dir: Path, label: str, total: int, state: str = "starting"):
         self.data_dir, self.label = Path(data_dir), label
@@ -66,6 +68,10 @@ class Job(ABC, Generic[D]):
     @abstractmethod
     def cancel(self) -> None:
         """Ask the work to stop; what happens to its partial result is the job's business."""
+
+    def absorb(self, other: Job[Any]) -> bool:
+        """Take over `other`'s work (queued behind ours); False if this job no longer can."""
+        return False
 
     @abstractmethod
     def detail(self) -> D:
@@ -109,12 +115,19 @@ def _key(kind: str, data_dir: Path) -> tuple[str, str]:
 
 
 def start(job: J) -> J:
-    """Launch `job` and make it the current one of its kind, unless one is still running."""
+    """Launch `job` and make it the current one of its kind, unless one is still running.
+
+    For a kind that `queues`, the running job absorbs `job` and is returned instead; one that
+    is already closing (it took its last piece of work) declines, and `job` launches.
+    """
     key = _key(job.kind, job.data_dir)
     with _LOCK:
         current = _JOBS.get(key)
         if current is not None and current.running:
-            raise RagLabError(job.busy)
+            if not job.queues:
+                raise RagLabError(job.busy)
+            if current.absorb(job):
+                return current  # type: ignore[return-value]  (same kind: same class)
         job.launch()
         _JOBS[key] = job
         return job

@@ -116,7 +116,7 @@ class DocumentRecord:
     ingested_at: str  # ISO 8601, UTC
 
 
-IngestStatus = Literal["ingested", "duplicate", "refused"]
+IngestStatus = Literal["ingested", "duplicate", "refused", "cancelled"]
 
 
 @dataclass(frozen=True)

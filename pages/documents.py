@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import pandas as pd
 import streamlit as st
 
 from ui.frame import frame
@@ -13,15 +12,16 @@ frame("Documents")
 
 from lib.ingest.chunking import split_document  # noqa: E402  (after frame: page config first)
 from lib.samples import sample_files  # noqa: E402
-from lib.types import ChunkSettings, EmbedderMismatchError, IngestResult, RagLabError  # noqa: E402
+from lib.types import ChunkSettings, EmbedderMismatchError, RagLabError  # noqa: E402
+from ui.document_list import document_list  # noqa: E402
+from ui.format import plural  # noqa: E402
+from ui.ingest_job import current_job, ingest_panel, start_upload  # noqa: E402
 from ui.resources import get_settings, get_store, rebuild_store, set_aside_store  # noqa: E402
 
 log = logging.getLogger(__name__)
-STATUS_ICON = {"ingested": "✅ ingested", "duplicate": "♻️ duplicate", "refused": "⛔ refused"}
 
 st.title("📄 Documents")
 st.caption("PDF, TXT and Markdown are parsed, chunked, embedded and indexed in Chroma (vectors) and BM25 (keywords).")
-
 
 
 def recover(err: RagLabError) -> None:
@@ -55,50 +55,14 @@ if folder := st.session_state.pop("docs_set_aside_folder", ""):
     st.info(f"The old index was moved to `{folder}`; the index is now empty.")
 
 
-def run_ingest(files: list[tuple[str, bytes]], label: str) -> None:
-    """Ingest with a live progress bar; keep the per-file results for the table."""
-    with st.status(label, expanded=True) as status:
-        bar = st.progress(0.0, text="Starting…")
-
-        def progress(fraction: float, text: str) -> None:
-            bar.progress(min(max(fraction, 0.0), 1.0), text=text)
-
-        try:
-            settings = get_settings()
-            results = store.ingest(files, progress=progress, max_bytes=settings.max_file_bytes,
-                                   max_chunks=settings.max_chunks_per_file)
-        except RagLabError as err:
-            status.update(label=err.reason, state="error")
-            return
-        done = sum(r.status == "ingested" for r in results)
-        state = "complete" if done or not results else "error"
-        status.update(label=f"{done} of {len(results)} files ingested", state=state, expanded=False)
-    st.session_state.docs_last_results = results
-
-
-def results_table(results: list[IngestResult]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "file": r.name,
-                "outcome": STATUS_ICON[r.status],
-                "reason": r.reason,
-                # text, so a refused row shows a dash rather than "None"
-                "pages / sections": str(r.pages) if r.pages else "–",
-                "chunks": str(r.chunks) if r.chunks else "–",
-                "seconds": f"{r.seconds:.2f}" if r.status == "ingested" else "–",
-            }
-            for r in results
-        ]
-    )
-
-
-# --- Load samples / upload -------------------------------------------------
-if store.n_documents == 0:
+# --- Load samples / upload (a background job: the page stays usable) ------------------
+data_dir = get_settings().data_dir
+job = current_job(data_dir)
+busy = job is not None and job.running
+if store.n_documents == 0 and not busy:
     st.info("The index is empty. Start with the sample documents of **Orbit Bank**, a fictional fintech.")
     if st.button("📦 Load sample documents", type="primary", key="docs_load_samples"):
-        run_ingest(sample_files(), "Loading the sample documents…")
-        st.rerun()
+        start_upload(store, sample_files(), "the sample documents")
 
 # The uploader shows and enforces the app's limit; the server's own cap (Makefile: the
 # same value) still wins if it was started lower.
@@ -113,52 +77,17 @@ with st.form("docs_upload_form", clear_on_submit=True):
     )
     submitted = st.form_submit_button("Ingest", type="primary")
 if submitted and uploads:
-    run_ingest([(u.name, u.getvalue()) for u in uploads], f"Ingesting {len(uploads)} files…")
-    st.rerun()  # redraw the sidebar's counts; the results table is kept in session state
+    start_upload(store, [(u.name, u.getvalue()) for u in uploads], plural(len(uploads), "file"))
 elif submitted:
     st.warning("Choose one or more files first.")
 
-if results := st.session_state.get("docs_last_results"):
-    counts = {k: sum(r.status == k for r in results) for k in STATUS_ICON}
-    st.markdown(
-        f"**Last upload:** {counts['ingested']} ingested · {counts['duplicate']} duplicate · "
-        f"{counts['refused']} refused"
-    )
-    st.dataframe(results_table(results), hide_index=True, width="stretch")
-    refused = [r.reason for r in results if r.status == "refused"]
-    if refused:
-        st.warning("\n".join(f"- {reason}" for reason in refused))
+ingest_panel(data_dir, busy)
 
 # --- The document list ------------------------------------------------------
 st.subheader(f"Indexed documents ({store.n_documents})")
-records = store.documents()
-if records:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "document": r.name,
-                    "type": r.kind.upper(),
-                    "pages / sections": r.pages,
-                    "chunks": r.chunks,
-                    "size (KB)": round(r.size / 1024, 1),
-                    "ingested": r.ingested_at[:16].replace("T", " "),
-                }
-                for r in records
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    names = {r.doc_id: r.name for r in records}
-    with st.form("docs_delete_form"):
-        doomed = st.multiselect("Delete documents", list(names), format_func=names.get, key="docs_delete")
-        if st.form_submit_button("🗑️ Delete selected") and doomed:
-            for doc_id in doomed:
-                store.delete(doc_id)
-            st.toast(f"Deleted {len(doomed)} document(s)")
-            st.rerun()
-if st.button("🩺 Check the index", key="docs_check",
+records = document_list(store, busy)
+names = {r.doc_id: r.name for r in records}
+if st.button("🩺 Check the index", key="docs_check", disabled=busy,
              help="Chroma, BM25, the chunk table and the registry must agree (also checked on every open)."):
     if found := store.check_consistency():
         store.repair()  # drops leftovers, re-embeds incomplete documents from their stored pages
@@ -195,7 +124,8 @@ if records and chosen:
             st.text(chunk.text)
     if len(chunks) > 8:
         st.caption(f"… and {len(chunks) - 8} more.")
-    if chosen != current and st.button("🔁 Re-index all with these settings", key="docs_reindex"):
+    if chosen != current and st.button("🔁 Re-index all with these settings", key="docs_reindex",
+                                       disabled=busy):
         with st.status("Re-indexing every document…", expanded=True) as status:
             bar = st.progress(0.0)
             store.reindex(chosen, progress=lambda f, t: bar.progress(min(f, 1.0), text=t))

@@ -73,3 +73,16 @@ def make_blank_pdf(n_pages: int) -> bytes:
         # A drawn shape stands in for the scanned image: content, but no text.
         pdf.rect(20, 20, 100, 60, style="F")
     return bytes(pdf.output())
+
+
+def make_image_pdf(n_pages: int = 1) -> bytes:
+    """A PDF of embedded raster images only (a real scan's shape): no text layer at all."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (400, 200), "white")
+    ImageDraw.Draw(image).rectangle((20, 20, 380, 180), outline="black", width=4)
+    pdf = _new_pdf()
+    for _ in range(n_pages):
+        pdf.add_page()
+        pdf.image(image, x=20, y=20, w=160)
+    return bytes(pdf.output())

@@ -110,3 +110,32 @@ def test_a_job_that_cannot_launch_is_not_registered(tmp_path: Path):
         jobs.start(Counting(tmp_path, fail_launch=True))
     assert jobs.current(Counting, tmp_path) is None
     assert jobs.current(Other, tmp_path) is None
+
+
+class Queueing(Counting):
+    """A kind that queues: a second start adds its steps to the running job."""
+
+    kind = "test-queue"
+    queues = True
+
+    def __init__(self, data_dir: Path, total: int = 2):
+        super().__init__(data_dir, total)
+        self.closing = False
+
+    def absorb(self, other) -> bool:
+        with self.lock:
+            if self.closing:
+                return False
+            self.total += other.total
+            return True
+
+
+def test_a_kind_that_queues_hands_a_second_start_to_the_running_job(tmp_path: Path):
+    job = jobs.start(Queueing(tmp_path))
+    assert jobs.start(Queueing(tmp_path, total=3)) is job and job.total == 5
+    job.closing = True  # took its last work: a new start launches a job of its own
+    newer = jobs.start(Queueing(tmp_path))
+    assert newer is not job and jobs.current(Queueing, tmp_path) is newer
+    for j in (job, newer):
+        j.cancel()
+        assert j.wait(timeout=10) == "cancelled"

@@ -336,7 +336,7 @@ class Store(SharedMixin, MaintenanceMixin):
 
     def ingest(self, files: Sequence[tuple[str, bytes]], progress: Progress | None = None,
                max_bytes: int = DEFAULT_MAX_BYTES,
-               max_chunks: int = DEFAULT_MAX_CHUNKS) -> list[IngestResult]:
+               max_chunks: int = DEFAULT_MAX_CHUNKS, hooks=None) -> list[IngestResult]:
         """Index uploaded files (name, bytes); one result per file, atomic per document.
 
         A file over `max_bytes` or making more than `max_chunks` chunks is refused before
@@ -344,7 +344,7 @@ class Store(SharedMixin, MaintenanceMixin):
         """
         with self._write_lock:
             self._sync(force=True)  # duplicates are checked against every instance's documents
-            return ingest_files(self, files, progress, max_bytes, max_chunks)
+            return ingest_files(self, files, progress, max_bytes, max_chunks, hooks)
 
     def _known_shas(self) -> dict[str, str]:
         return {r.sha256: r.name for r in self._reg.documents.values()}

@@ -4,18 +4,21 @@ Throughput: chunks of several documents are embedded in one call (the embedder s
 them by length, so little padding), each group is committed on a worker thread while
 the next one is embedded, and the keyword index / registry are saved once per batch.
 Atomicity stays per document: a group whose embedding fails is retried document by
-document, and a commit either lands whole or is rolled back.
+document, and a commit either lands whole or is rolled back. A background job (lib.ingest.job)
+passes IngestHooks: a stop request is honoured between files and between embedding batches,
+never inside a commit, so what was committed stays and the rest is left out whole.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +49,37 @@ GENERIC_REASON = "could not be indexed because of an internal error (details in 
 # on the 2-core CPU (README, bench/ingest.py): 20,000 chunks is ~14 minutes; the 20 MB
 # one-line file of issue 15 would make ~44,600 (half an hour).
 DEFAULT_MAX_CHUNKS = 20_000
+CANCELLED_REASON = "cancelled before it was indexed"
+
+
+@dataclass(frozen=True)
+class FileProgress:
+    """Where a batch is: the file(s) being worked on (1-based positions) and chunks embedded."""
+
+    phase: str  # "reading" | "embedding" | "saving" | "done"
+    file: str  # the first file of the group being embedded (or the file being read)
+    first: int
+    last: int  # > first when several small files are embedded together
+    n_files: int
+    chunks_done: int = 0
+    chunks_total: int = 0  # known once every file is read
+    embed_seconds: float = 0.0  # since the first chunk went into the embedder
+    # Characters embedded / in all: the work measure for an ETA. The embedder takes a
+    # group's shortest chunks first, so chunk counts alone overstate the early rate.
+    chars_done: int = 0
+    chars_total: int = 0
+
+
+@dataclass(frozen=True)
+class IngestHooks:
+    """A background ingest's controls: `should_stop` is polled at safe points; `watch` follows."""
+
+    should_stop: Callable[[], bool] = field(default=lambda: False)
+    watch: Callable[[FileProgress], None] | None = None
+
+
+class Stopped(Exception):
+    """Raised at a safe point when the hooks ask to stop (never escapes ingest_files)."""
 
 
 @dataclass
@@ -65,15 +99,39 @@ class Prepared:
 class Reporter:
     """Maps work done to a 0..1 fraction and a short label for the caller's progress bar."""
 
-    def __init__(self, progress: Progress | None, n_files: int):
+    def __init__(self, progress: Progress | None, n_files: int, hooks: IngestHooks | None = None):
         self.progress, self.n_files = progress, max(n_files, 1)
+        self.hooks = hooks or IngestHooks()
         self.total_chunks = 0
         self.last = 0.0  # never move the bar backwards (a failed group is retried)
+        self.embed_started: float | None = None
+        self.chunks_done = self.chars_done = 0
+        self.chars_before: list[int] = [0]  # characters of the batch's chunks before chunk i
 
     def __call__(self, fraction: float, label: str) -> None:
         self.last = min(max(fraction, self.last), 1.0)
         if self.progress is not None:
             self.progress(self.last, label)
+
+    def tick(self, phase: str, file: str, first: int, last: int | None = None) -> None:
+        """Tell the watcher where the batch is (positions 0-based here, 1-based in the record)."""
+        if self.hooks.watch is None:
+            return
+        seconds = time.perf_counter() - self.embed_started if self.embed_started else 0.0
+        self.hooks.watch(FileProgress(phase, file, first + 1, (first if last is None else last) + 1,
+                                      self.n_files, self.chunks_done, self.total_chunks, seconds,
+                                      self.chars_done, self.chars_before[-1]))
+
+    def count(self, ready: Sequence[Prepared]) -> None:
+        """The batch's totals, once every file is read."""
+        sizes = [len(c.text) for p in ready for c in p.chunks]
+        self.total_chunks = len(sizes)
+        self.chars_before = list(itertools.accumulate(sizes, initial=0))
+
+    def check_stop(self) -> None:
+        """A safe point: raise Stopped if the caller asked to stop."""
+        if self.hooks.should_stop():
+            raise Stopped
 
     def embedding(self, group: Sequence[Prepared], base: int) -> CountProgress:
         """An embedder progress callback for one group whose first chunk is number `base`."""
@@ -84,15 +142,28 @@ class Reporter:
             label = (f"Embedding {first.doc.name} and {len(group) - 1} more "
                      f"({first.position + 1}–{last.position + 1}/{self.n_files})")
         share = EMBED_END - READ_SHARE
+        if self.embed_started is None:
+            self.embed_started = time.perf_counter()
+        # Shortest first, as the embedder sorts them: characters done after `done` chunks.
+        shortest = list(itertools.accumulate(sorted(len(c.text) for p in group for c in p.chunks),
+                                             initial=0))
 
         def report(done: int, _total: int) -> None:
+            self.chunks_done = max(self.chunks_done, base + done)
+            self.chars_done = max(self.chars_done, self.chars_before[base] + shortest[done])
             self(READ_SHARE + share * (base + done) / max(self.total_chunks, 1), label)
+            self.tick("embedding", first.doc.name, first.position, last.position)
+            self.check_stop()  # between embedding batches: nothing of this group is committed
 
         return report
 
 
 def refused(name: str, reason: str) -> IngestResult:
     return IngestResult(name=name, status="refused", reason=reason)
+
+
+def cancelled(name: str) -> IngestResult:
+    return IngestResult(name=name, status="cancelled", reason=CANCELLED_REASON)
 
 
 def check_chunk_limit(name: str, n_chunks: int, limit: int, estimate: bool) -> None:
@@ -131,7 +202,10 @@ def prepare(
     ready: list[Prepared] = []
     results: dict[int, IngestResult] = {}
     for pos, (name, data) in enumerate(files):
+        if report.hooks.should_stop():  # the files not read yet are left out (ingest_files)
+            break
         report(READ_SHARE * pos / report.n_files, f"Reading {name} ({pos + 1}/{report.n_files})")
+        report.tick("reading", name, pos)
         started = time.perf_counter()
         sha = hashlib.sha256(data).hexdigest()
         if sha in known:  # before parsing: a duplicate costs nothing
@@ -156,7 +230,7 @@ def prepare(
             continue
         known[sha] = name
         ready.append(Prepared(pos, doc, chunks, time.perf_counter() - started))
-    report.total_chunks = sum(len(p.chunks) for p in ready)
+    report.count(ready)
     return ready, results
 
 
@@ -185,6 +259,8 @@ def embed_group(
     texts = [c.text for p in group for c in p.chunks]
     try:
         vectors = store.embedder.embed(texts, progress=report.embedding(group, base))
+    except Stopped:
+        raise
     except RagLabError as exc:  # a provider problem: the same for every document here
         log.warning("embedding %d documents failed: %s", len(group), exc.reason)
         results.update((p.position, refused(p.doc.name, exc.reason)) for p in group)
@@ -221,29 +297,39 @@ def settle(group: list[Prepared], commit: Future, seconds: float,
 
 
 def ingest_files(store, files: Sequence[tuple[str, bytes]], progress: Progress | None,
-                 max_bytes: int, max_chunks: int = DEFAULT_MAX_CHUNKS) -> list[IngestResult]:
+                 max_bytes: int, max_chunks: int = DEFAULT_MAX_CHUNKS,
+                 hooks: IngestHooks | None = None) -> list[IngestResult]:
     """The whole batch (the caller holds the store's write lock).
 
     Commits (Chroma add, mostly waiting on SQLite; BM25 analysis) run on one worker
-    thread while the next group is embedded, so they cost little wall time.
+    thread while the next group is embedded, so they cost little wall time. When `hooks`
+    ask to stop, groups already committed stay (and are saved); the files not committed
+    come back as "cancelled".
     """
-    report = Reporter(progress, len(files))
+    report = Reporter(progress, len(files), hooks)
     ready, results = prepare(files, store._known_shas(), store.chunk_settings, max_bytes, report,
                              max_chunks)
     in_flight: deque[tuple[list[Prepared], Future, float]] = deque()
     base = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="raglab-commit") as committer:
-        for group in groups(ready):
-            for docs, vectors, seconds in embed_group(store, group, base, report, results):
-                if len(in_flight) >= MAX_IN_FLIGHT:  # bounds the vectors held in memory
-                    settle(*in_flight.popleft(), results)
-                items = [(p.doc, p.chunks, None) for p in docs]
-                in_flight.append((docs, committer.submit(store._commit, items, vectors), seconds))
-            base += sum(len(p.chunks) for p in group)
-        while in_flight:
+        try:
+            for group in groups(ready, GROUP_CHUNKS):
+                report.check_stop()
+                for docs, vectors, seconds in embed_group(store, group, base, report, results):
+                    if len(in_flight) >= MAX_IN_FLIGHT:  # bounds the vectors held in memory
+                        settle(*in_flight.popleft(), results)
+                    items = [(p.doc, p.chunks, None) for p in docs]
+                    in_flight.append((docs, committer.submit(store._commit, items, vectors),
+                                      seconds))
+                base += sum(len(p.chunks) for p in group)
+        except Stopped:
+            log.info("ingest stopped on request after %d chunks", report.chunks_done)
+        while in_flight:  # commits already submitted always finish: they are atomic anyway
             settle(*in_flight.popleft(), results)
     if any(r.status == "ingested" for r in results.values()):
         report(0.98, "Saving the index")
+        report.tick("saving", files[-1][0], len(files) - 1)
         store._persist()
     report(1.0, "Done")
-    return [results[i] for i in range(len(files))]
+    report.tick("done", files[-1][0] if files else "", max(len(files) - 1, 0))
+    return [results.get(i) or cancelled(name) for i, (name, _) in enumerate(files)]

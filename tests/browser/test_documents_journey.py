@@ -3,12 +3,13 @@
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, assert_no_exception, wait_idle
+from tests.browser.uploads import upload
 from tests.pdf_factory import make_encrypted_pdf, make_pdf
 
 pytestmark = pytest.mark.browser
 
 
-def test_upload_mixed_batch_and_survive_restart(app_server, page, tmp_path):
+def test_upload_mixed_batch_and_survive_restart(app_server, page):
     # Deep link on a freshly started server: the page and our sidebar, not the auto menu.
     page.goto(f"{app_server.url}/documents")
     page.get_by_role("heading", name="📄 Documents").wait_for()
@@ -23,12 +24,7 @@ def test_upload_mixed_batch_and_survive_restart(app_server, page, tmp_path):
         "broken.pdf": b"%PDF-1.7 not really a pdf",
         "empty.txt": b"",
     }
-    paths = []
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-        paths.append(str(tmp_path / name))
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(paths)
-    page.get_by_role("button", name="Ingest").click()
+    upload(page, list(files.items()))
     page.get_by_text("2 ingested · 0 duplicate · 3 refused").wait_for()
     wait_idle(page)
     assert_no_exception(page)
