@@ -195,7 +195,7 @@ def test_split_is_seeded_and_complete():
 def test_bundled_dataset_is_valid_and_teaches_behaviour_not_facts():
     text = BUNDLED_DATASET.read_text(encoding="utf-8")
     result = validate_jsonl(text)
-    assert result.ok and 60 <= len(result.examples) <= 150
+    assert result.ok and 60 <= len(result.examples) <= 250
     assert "£" not in text and "%" not in text  # no prices, no rates: behaviour only
     assert not re.search(r"\bper ?cent\b", text, re.IGNORECASE)
 
@@ -209,7 +209,10 @@ def test_bundled_answers_follow_the_style_rules():
         with_docs = user.startswith("Documentation:")
         body = user.split("\n\nAnswer using only")[0]
         blocks = re.split(r"\n\n(?=\[\d+\] )", body)  # one block per numbered source
-        chunks = [b.split("\n", 1)[1] for b in blocks if re.match(r"\[\d+\] ", b)]
+        # numbered as the app numbers them: sentence-context examples show [6], [2], [7]...
+        numbered = {int(m.group(1)): b.split("\n", 1)[1] for b in blocks
+                    if (m := re.match(r"\[(\d+)\] ", b))}
+        chunks = [numbered.get(n, "") for n in range(1, max(numbered, default=0) + 1)]
         card = score(answer, chunks if with_docs else [], user.split("Question: ")[-1], with_docs)
         failed = [r for r in card.rules if r.passed is False]
         assert failed == [], (answer, failed)
