@@ -25,7 +25,7 @@ from lib.finetune.lora import TrainConfig, require_training_stack  # noqa: E402
 from lib.finetune.registry import SHIPPED_DIR, SHIPPED_NAME  # noqa: E402
 from lib.finetune.train_local import run_training  # noqa: E402
 
-STEPS = 60  # ~1.8 epochs of the 132 bundled examples at batch 4 (the shipped adapter)
+STEPS = 80  # ~1.8 epochs of the 181 bundled examples at batch 4 (the shipped adapter)
 SEED = 0
 VERIFY_QUESTIONS = [
     "How do I freeze my card?",

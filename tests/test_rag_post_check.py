@@ -134,18 +134,26 @@ def test_real_model_answers_pass_the_grounding_check(sample_store, qid):
     assert "Documentation:" in stream.messages[-1]["content"]
 
 
-def test_a_fine_tuned_local_model_reads_four_whole_chunks_and_is_repaired(fake, sample_store,
-                                                                        tmp_path):
+@pytest.mark.parametrize("adapter_context", ["sentences", "chunks"])
+def test_a_fine_tuned_local_model_is_repaired_in_either_context(fake, sample_store, tmp_path,
+                                                               adapter_context):
     adapter = tmp_path / "style.gguf"
     adapter.write_bytes(b"GGUF")
     spec = ModelSpec("Fake tuned", "local", "m", adapter=str(adapter))
     model = ChatModel(spec, server=FakeLocalServer(fake))
     fake.replies.extend(["Thanks for asking. The fee is £99.50 [1]. Not advice.",
                          "Thanks. It is £77.77 [1]."])
-    stream = ask(QUESTION, sample_store, model)  # app defaults: k=8
+    settings = RagSettings(adapter_context=adapter_context)  # app defaults otherwise: k=8
+    stream = ask(QUESTION, sample_store, model, settings)
     list(stream)
-    assert len(stream.answer.sources) == RagSettings().whole_chunks
-    assert stream.messages[-1]["content"].startswith("Documentation:\n\n[1] ")
+    prompt = stream.messages[-1]["content"]
+    if adapter_context == "chunks":  # the best whole chunks, numbered 1..n
+        assert len(stream.answer.sources) == RagSettings().whole_chunks
+        assert prompt.startswith("Documentation:\n\n[1] ")
+    else:  # selected sentences: shorter than the whole chunks it was given
+        assert len(stream.answer.sources) == RagSettings().k
+        whole = sum(len(h.chunk.text) for h in stream.answer.sources)
+        assert len(prompt) < whole
     # the invented figure got one retry on the best excerpt; it invented again: a quote
     assert len(fake.requests) == 2 and stream.answer.grounding.action == "quoted"
     assert stream.answer.grounding.passed and "£99.50" not in stream.answer.text

@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 import textwrap
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from lib.generation.rag import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT, user_turn  # noqa: E402
+from lib.generation.context import score_units, select, units_of  # noqa: E402
+from lib.generation.rag import (  # noqa: E402
+    PLAIN_SYSTEM_PROMPT,
+    SYSTEM_PROMPT,
+    RagSettings,
+    user_turn,
+)
 from lib.types import Chunk, Hit  # noqa: E402
 
 SEED = 2026
@@ -683,6 +693,63 @@ def grounded(rng: random.Random, k: int) -> dict:
     return _chat(SYSTEM_PROMPT, user_turn(question, hits), text)
 
 
+def _bag_of_words(text: str, dim: int = 512) -> np.ndarray:
+    """A deterministic stand-in for the embedder: hashed word counts, L2-normalised.
+
+    The app scores units with MiniLM; here only the *shape* of the selected context has to
+    match the app's, and the file must be byte-identical on every machine.
+    """
+    vector = np.zeros(dim)
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[zlib.crc32(word.encode()) % dim] += 1.0
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def selected_turn(question: str, hits: list[Hit]) -> tuple[str, list[int]]:
+    """The user turn with the best sentences only, as rag.ask builds it for local models.
+
+    The app's own selection (lib.generation.context) picks and orders the units; returns
+    the turn and the source numbers it shows.
+    """
+    embed = lambda texts: np.stack([_bag_of_words(t) for t in texts])  # noqa: E731
+    scored = score_units(question, units_of(hits), _bag_of_words(question), embed,
+                         ranks=list(range(len(hits))))
+    excerpts = select(scored, hits, max_units=RagSettings().max_units)
+    shown = [(e.units[0].hit_index + 1, e.text) for e in excerpts]
+    return user_turn(question, hits, shown), [n for n, _ in shown]
+
+
+def grounded_selected(rng: random.Random, k: int) -> dict | None:
+    """A grounded example in the sentence-context shape; None when the selection missed it.
+
+    More sources than the whole-chunk kind (the app searches 8 chunks and shows the best
+    sentences of up to 4), the answering one not always first, so the model learns to
+    read a few short excerpts, best last, numbered by retrieval rank.
+    """
+    doc, section, ctx, questions, answers, (lo, hi), risk = GROUNDED[k]
+    n = rng.randint(lo, hi)
+    others = rng.sample([i for i in range(len(GROUNDED)) if i != k], rng.choice((2, 3, 4, 5)))
+    relevant = (doc, section, excerpt(rng, doc, section, ctx, n, lo, hi, other_facts(rng, k)))
+    sources = [relevant]
+    for i in others:
+        d, s, c, _, _, (lo2, hi2), _ = GROUNDED[i]
+        sources.append((d, s, excerpt(rng, d, s, c, rng.randint(lo2, hi2), lo2, hi2,
+                                      other_facts(rng, k))))
+    rng.shuffle(sources)
+    hits = [hit(i, *src) for i, src in enumerate(sources, 1)]
+    question = rng.choice(questions).format(n=n)
+    turn, shown = selected_turn(question, hits)
+    number = sources.index(relevant) + 1
+    # Every sentence the answer draws on must be shown: it may not teach adding lines the
+    # model was not given.
+    flat = " ".join(turn.split())
+    if number not in shown or not all(" ".join(x.split()) in flat for x in
+                                      re.split(r"(?<=[.!?])\s+", ctx.format(n=n))):
+        return None
+    text = answer([rng.choice(answers).format(n=n, c=f"[{number}]")], risk)
+    return _chat(SYSTEM_PROMPT, turn, text)
+
+
 def not_in_docs(rng: random.Random, question: str) -> dict:
     picks = rng.sample(GROUNDED, 2)
     hits = [
@@ -699,6 +766,11 @@ def _chat(system: str | None, user: str, assistant: str) -> dict:
     return {"messages": messages}
 
 
+# Sentence-context examples per excerpt type, beside the three whole-chunk ones: the local
+# models are sent selected sentences (lib.generation.rag.selects).
+SELECTED_PER_TYPE = 2
+
+
 def build(seed: int = SEED) -> list[dict]:
     """Every example, in a seeded order."""
     rng = random.Random(seed)
@@ -710,6 +782,13 @@ def build(seed: int = SEED) -> list[dict]:
             if example not in variants:
                 variants.append(example)
         examples += variants
+        selected: list[dict] = []
+        for _ in range(40):  # a few excerpt types rarely show every answering sentence
+            if (example := grounded_selected(rng, k)) is not None and example not in selected:
+                selected.append(example)
+            if len(selected) == SELECTED_PER_TYPE:
+                break
+        examples += selected
     examples += [not_in_docs(rng, q) for q in NOT_IN_DOCS]
     for questions, body, risk in GENERAL:
         for q in questions:
