@@ -68,6 +68,41 @@ def test_concurrent_callers_get_the_same_vectors(embedder) -> None:
         assert np.min(np.sum(got * expected, axis=1)) > 0.9999
 
 
+def test_concurrent_runs_match_one_run_at_a_time(embedder) -> None:
+    """A chunk alone, in a batch, or beside another concurrent call gets the same vector,
+    and the concurrent path equals the older one-two-thread-run-at-a-time path."""
+    assert embedder.workers >= 1
+    serial = MiniLMEmbedder(model_path=embedder.model_path, threads=2, workers=1)
+    many = TEXTS * 4
+    expected = serial.embed(many)
+    alone = np.stack([serial.embed_query(t) for t in TEXTS])
+    two = MiniLMEmbedder(model_path=embedder.model_path, workers=2)
+    with ThreadPoolExecutor(2) as pool:
+        beside = list(pool.map(lambda _: two.embed(many), range(2)))
+    for got in [embedder.embed(many), *beside]:
+        assert np.min(np.sum(got * expected, axis=1)) > 0.9999
+    assert np.min(np.sum(np.tile(alone, (4, 1)) * expected, axis=1)) > 0.9999
+
+
+def test_progress_runs_in_the_calling_thread_and_can_stop_the_workers(embedder) -> None:
+    class Stop(Exception):
+        pass
+
+    caller, seen = threading.get_ident(), []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(threading.get_ident())
+        if done >= 3:
+            raise Stop
+
+    two = MiniLMEmbedder(model_path=embedder.model_path, workers=2)
+    before = threading.active_count()
+    with pytest.raises(Stop):
+        two.embed(TEXTS * 20, progress=progress)
+    assert set(seen) == {caller} and len(seen) >= 3
+    assert threading.active_count() == before  # the workers were joined, none left running
+
+
 def test_shipped_variant_agrees_with_the_quantised_default(embedder) -> None:
     shipped = MiniLMEmbedder(variant="int8-shipped")
     assert shipped.name != embedder.name  # an index remembers which one built it
