@@ -14,7 +14,14 @@ import pytest
 
 from lib.config import Settings
 from lib.retrieval.embeddings import MiniLMEmbedder, OpenAIEmbedder, get_embedder
-from lib.retrieval.quantize import build_quantized_model, quantized_model_path
+from lib.retrieval.fuse_attention import fuse_attention
+from lib.retrieval.quantize import (
+    RECIPES,
+    build_quantized_model,
+    fold_dequantize,
+    quantized_model_path,
+    shipped_model_path,
+)
 from lib.types import ProviderError
 
 TEXTS = [
@@ -114,13 +121,40 @@ def test_shipped_variant_agrees_with_the_quantised_default(embedder) -> None:
 
 
 @pytest.mark.slow
-def test_quantised_model_builds_reproducibly_into_a_cache_dir(tmp_path: Path, embedder) -> None:
-    path = build_quantized_model(tmp_path)
-    assert path == quantized_model_path(tmp_path) and path.stat().st_size > 10_000_000
-    assert build_quantized_model(tmp_path).stat().st_mtime == path.stat().st_mtime  # cached
+def test_quantised_models_build_reproducibly_into_a_cache_dir(tmp_path: Path) -> None:
+    for variant in RECIPES:
+        path = build_quantized_model(tmp_path, variant=variant)
+        assert path == quantized_model_path(tmp_path, variant) and path.stat().st_size > 10_000_000
+        again = build_quantized_model(tmp_path, variant=variant)
+        assert again.stat().st_mtime == path.stat().st_mtime  # cached
+        shared = MiniLMEmbedder(variant=variant)  # built by `make` into the project cache
+        fresh = MiniLMEmbedder(variant=variant, model_path=path)
+        assert np.min(np.sum(fresh.embed(TEXTS) * shared.embed(TEXTS), axis=1)) > 0.9999
     assert not list(tmp_path.glob(".build-*"))  # no temp leftovers
-    fresh = MiniLMEmbedder(model_path=path)
-    assert np.min(np.sum(fresh.embed(TEXTS) * embedder.embed(TEXTS), axis=1)) > 0.9999
+    assert len(list(tmp_path.glob("*.onnx"))) == len(RECIPES)
+
+
+def test_default_file_runs_fused_attention_and_stays_close_to_int8pc(embedder) -> None:
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(embedder.model_path), load_external_data=False).graph.node}
+    assert "MultiHeadAttention" in ops and "Softmax" not in ops
+    plain = MiniLMEmbedder(variant="int8pc")
+    assert plain.name != embedder.name  # vectors moved: old indexes get the re-index prompt
+    assert np.min(np.sum(plain.embed(TEXTS) * embedder.embed(TEXTS), axis=1)) > 0.99
+
+
+@pytest.mark.slow
+def test_fused_attention_matches_the_exported_graph_in_fp32(tmp_path: Path) -> None:
+    """The rewrite alone (before int8) changes nothing: alone and in a padded batch."""
+    folded, fused = tmp_path / "folded.onnx", tmp_path / "fused.onnx"
+    fold_dequantize(shipped_model_path(), folded)
+    assert fuse_attention(folded, fused) == 6
+    ref = MiniLMEmbedder(model_path=folded, batch_size=8).embed(TEXTS)
+    batched = MiniLMEmbedder(model_path=fused, batch_size=8)
+    alone = np.stack([batched.embed_query(t) for t in TEXTS])
+    for got in (batched.embed(TEXTS), alone):
+        assert np.min(np.sum(got * ref, axis=1)) > 0.99999
 
 
 def test_unknown_variant_and_spec_are_refused() -> None:

@@ -15,25 +15,32 @@ import numpy as np
 
 from lib.config import Settings
 from lib.ingest.tokenizer import MAX_TOKENS, new_minilm_tokenizer
-from lib.retrieval.quantize import build_quantized_model, default_cache_dir, shipped_model_path
+from lib.retrieval.quantize import (
+    DEFAULT_VARIANT,
+    RECIPES,
+    build_quantized_model,
+    default_cache_dir,
+    shipped_model_path,
+)
 from lib.types import CountProgress, ProviderError
 
 log = logging.getLogger(__name__)
 
 
 MINILM_DIM = 384
-# Which MiniLM file "minilm" means. The per-channel int8 file is ~1.5x faster than the
-# shipped one and keeps SciFact vector nDCG@10 within 0.005 of it (0.6444 vs 0.6468,
-# bench/embedder_quality.py; the gate for adopting it).
-DEFAULT_MINILM_VARIANT = "int8pc"
-MINILM_VARIANTS = ("int8pc", "int8-shipped")
+# Which MiniLM file "minilm" means. The per-channel int8 files are ~1.5x faster than the
+# shipped one and keep SciFact vector nDCG@10 within 0.005 of it (int8pc 0.6444 vs
+# 0.6468, bench/embedder_quality.py; the gate for adopting them). int8pc-mha also fuses
+# each layer's attention (lib.retrieval.fuse_attention): faster again without batching.
+DEFAULT_MINILM_VARIANT = DEFAULT_VARIANT
+MINILM_VARIANTS = (*RECIPES, "int8-shipped")
 # Texts per onnxruntime call. Dynamic quantisation takes ONE activation scale per
 # call, so batched int8pc vectors depend on their batch-mates (cosine 0.993 alone vs
 # batched, measured). One text per call makes every vector reproducible (a chunk gets
 # the same vector whatever it was uploaded with) at ~18% of speed: 7.2 vs 8.8 texts/s
 # at batch 32, still 1.5x the shipped file (4.8; same noisy run). The shipped file is
 # batch-invariant, so it keeps batches of 32.
-DEFAULT_BATCH = {"int8pc": 1, "int8-shipped": 32}
+DEFAULT_BATCH = {"int8pc-mha": 1, "int8pc": 1, "int8-shipped": 32}
 
 
 @runtime_checkable
@@ -105,11 +112,11 @@ class MiniLMEmbedder:
         if variant == "int8-shipped":
             return shipped_model_path()
         try:
-            return build_quantized_model(cache_dir or default_cache_dir())
+            return build_quantized_model(cache_dir or default_cache_dir(), variant=variant)
         except OSError as exc:  # e.g. a read-only install: a per-user temp cache still works
             fallback = Path(tempfile.gettempdir()) / f"raglab-models-{os.getuid()}"
             log.warning("model cache not writable (%s): using %s", exc, fallback)
-            return build_quantized_model(fallback)
+            return build_quantized_model(fallback, variant=variant)
 
     @staticmethod
     def _open_session(path: Path, threads: int):  # -> ort.InferenceSession
