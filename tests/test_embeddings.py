@@ -144,6 +144,21 @@ def test_default_file_runs_fused_attention_and_stays_close_to_int8pc(embedder) -
     assert np.min(np.sum(plain.embed(TEXTS) * embedder.embed(TEXTS), axis=1)) > 0.99
 
 
+def test_an_index_built_by_int8pc_asks_for_a_reindex_with_the_new_default(tmp_path, embedder):
+    from lib.index.store import Store
+    from lib.types import EmbedderMismatchError
+
+    old = Store(tmp_path / "data", MiniLMEmbedder(variant="int8pc"))
+    old.ingest([("card.txt", TEXTS[0].encode())])
+    old.close()
+    with pytest.raises(EmbedderMismatchError, match="re-index"):
+        Store(tmp_path / "data", embedder)
+    Store.rebuild(tmp_path / "data", embedder).close()  # what the Documents page's button runs
+    store = Store(tmp_path / "data", embedder)
+    assert store.n_chunks == 1
+    store.close()
+
+
 @pytest.mark.slow
 def test_fused_attention_matches_the_exported_graph_in_fp32(tmp_path: Path) -> None:
     """The rewrite alone (before int8) changes nothing: alone and in a padded batch."""
