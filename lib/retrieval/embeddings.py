@@ -69,15 +69,13 @@ def default_workers() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+# Speed without batching comes from concurrency: `workers` runs at a time on one shared
+# session, each on `threads` intra-op threads. One-thread runs side by side beat one
+# two-thread run (1.35x on idle cores for issue 16, 1.7x on a busy machine) because one
+# text is too small to split well across threads; each vector equals a run alone.
+# `threads=2, workers=1` is the older path, kept for bench/ingest.py's comparison.
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 through onnxruntime: mean pooling, L2-normalised, 384 dims.
-
-    Speed without batching comes from concurrency: `workers` runs at a time on one
-    shared session, each on `threads` intra-op threads. One-thread runs side by side
-    beat one two-thread run (1.35-1.5x on 2 cores, bench/ingest.py) because a single
-    text is too small to split well across threads, and every vector is identical to
-    a run alone. `threads=2, workers=1` is the older path (one two-thread run at a time).
-    """
+    """all-MiniLM-L6-v2 through onnxruntime: mean pooling, L2-normalised, 384 dims."""
 
     def __init__(
         self,
@@ -169,8 +167,9 @@ class MiniLMEmbedder:
         self, batches: list[list[int]], encodings: list, out: np.ndarray,
         progress: CountProgress | None,
     ) -> None:
-        """Workers take the next batch until none is left; progress is reported from
-        the calling thread (UI callbacks may not run elsewhere) and may raise to stop."""
+        """Run the batches on `workers` threads, each taking the next one left."""
+        # Progress is reported from the calling thread (UI callbacks may not run on
+        # others); a callback that raises (a cancel) stops the workers before new runs.
         pending = iter(batches)
         take = threading.Lock()
         stop = threading.Event()
