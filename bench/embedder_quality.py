@@ -1,7 +1,7 @@
 """Does the per-channel int8 MiniLM keep retrieval quality? SciFact vector nDCG@10 per variant.
 
     .venv/bin/python bench/embedder_quality.py [--dataset ../shared/datasets/scifact]
-        [--variants int8-shipped:32,int8pc:1,int8pc:32]
+        [--variants int8-shipped:32,int8pc:1,int8pc-mha:1]
 
 Embeds the whole SciFact corpus (title + " " + text, one vector per abstract, MiniLM's
 256-token truncation, as MTEB does) with each variant, embeds each test query alone
@@ -98,7 +98,7 @@ def _progress(name: str):
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
-    p.add_argument("--variants", default="int8-shipped:32,int8pc:1,int8pc:32")
+    p.add_argument("--variants", default="int8-shipped:32,int8pc:1,int8pc-mha:1")
     p.add_argument("--limit", type=int, default=0, help="first N corpus docs only (smoke test)")
     args = p.parse_args()
     if not (args.dataset / "corpus.jsonl.gz").is_file():

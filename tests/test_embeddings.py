@@ -14,7 +14,14 @@ import pytest
 
 from lib.config import Settings
 from lib.retrieval.embeddings import MiniLMEmbedder, OpenAIEmbedder, get_embedder
-from lib.retrieval.quantize import build_quantized_model, quantized_model_path
+from lib.retrieval.fuse_attention import fuse_attention
+from lib.retrieval.quantize import (
+    RECIPES,
+    build_quantized_model,
+    fold_dequantize,
+    quantized_model_path,
+    shipped_model_path,
+)
 from lib.types import ProviderError
 
 TEXTS = [
@@ -68,6 +75,41 @@ def test_concurrent_callers_get_the_same_vectors(embedder) -> None:
         assert np.min(np.sum(got * expected, axis=1)) > 0.9999
 
 
+def test_concurrent_runs_match_one_run_at_a_time(embedder) -> None:
+    """A chunk alone, in a batch, or beside another concurrent call gets the same vector,
+    and the concurrent path equals the older one-two-thread-run-at-a-time path."""
+    assert embedder.workers >= 1
+    serial = MiniLMEmbedder(model_path=embedder.model_path, threads=2, workers=1)
+    many = TEXTS * 4
+    expected = serial.embed(many)
+    alone = np.stack([serial.embed_query(t) for t in TEXTS])
+    two = MiniLMEmbedder(model_path=embedder.model_path, workers=2)
+    with ThreadPoolExecutor(2) as pool:
+        beside = list(pool.map(lambda _: two.embed(many), range(2)))
+    for got in [embedder.embed(many), *beside]:
+        assert np.min(np.sum(got * expected, axis=1)) > 0.9999
+    assert np.min(np.sum(np.tile(alone, (4, 1)) * expected, axis=1)) > 0.9999
+
+
+def test_progress_runs_in_the_calling_thread_and_can_stop_the_workers(embedder) -> None:
+    class Stop(Exception):
+        pass
+
+    caller, seen = threading.get_ident(), []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(threading.get_ident())
+        if done >= 3:
+            raise Stop
+
+    two = MiniLMEmbedder(model_path=embedder.model_path, workers=2)
+    before = threading.active_count()
+    with pytest.raises(Stop):
+        two.embed(TEXTS * 20, progress=progress)
+    assert set(seen) == {caller} and len(seen) >= 3
+    assert threading.active_count() == before  # the workers were joined, none left running
+
+
 def test_shipped_variant_agrees_with_the_quantised_default(embedder) -> None:
     shipped = MiniLMEmbedder(variant="int8-shipped")
     assert shipped.name != embedder.name  # an index remembers which one built it
@@ -79,13 +121,55 @@ def test_shipped_variant_agrees_with_the_quantised_default(embedder) -> None:
 
 
 @pytest.mark.slow
-def test_quantised_model_builds_reproducibly_into_a_cache_dir(tmp_path: Path, embedder) -> None:
-    path = build_quantized_model(tmp_path)
-    assert path == quantized_model_path(tmp_path) and path.stat().st_size > 10_000_000
-    assert build_quantized_model(tmp_path).stat().st_mtime == path.stat().st_mtime  # cached
+def test_quantised_models_build_reproducibly_into_a_cache_dir(tmp_path: Path) -> None:
+    for variant in RECIPES:
+        path = build_quantized_model(tmp_path, variant=variant)
+        assert path == quantized_model_path(tmp_path, variant) and path.stat().st_size > 10_000_000
+        again = build_quantized_model(tmp_path, variant=variant)
+        assert again.stat().st_mtime == path.stat().st_mtime  # cached
+        shared = MiniLMEmbedder(variant=variant)  # built by `make` into the project cache
+        fresh = MiniLMEmbedder(variant=variant, model_path=path)
+        assert np.min(np.sum(fresh.embed(TEXTS) * shared.embed(TEXTS), axis=1)) > 0.9999
     assert not list(tmp_path.glob(".build-*"))  # no temp leftovers
-    fresh = MiniLMEmbedder(model_path=path)
-    assert np.min(np.sum(fresh.embed(TEXTS) * embedder.embed(TEXTS), axis=1)) > 0.9999
+    assert len(list(tmp_path.glob("*.onnx"))) == len(RECIPES)
+
+
+def test_default_file_runs_fused_attention_and_stays_close_to_int8pc(embedder) -> None:
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(embedder.model_path), load_external_data=False).graph.node}
+    assert "MultiHeadAttention" in ops and "Softmax" not in ops
+    plain = MiniLMEmbedder(variant="int8pc")
+    assert plain.name != embedder.name  # vectors moved: old indexes get the re-index prompt
+    assert np.min(np.sum(plain.embed(TEXTS) * embedder.embed(TEXTS), axis=1)) > 0.99
+
+
+def test_an_index_built_by_int8pc_asks_for_a_reindex_with_the_new_default(tmp_path, embedder):
+    from lib.index.store import Store
+    from lib.types import EmbedderMismatchError
+
+    old = Store(tmp_path / "data", MiniLMEmbedder(variant="int8pc"))
+    old.ingest([("card.txt", TEXTS[0].encode())])
+    old.close()
+    with pytest.raises(EmbedderMismatchError, match="re-index"):
+        Store(tmp_path / "data", embedder)
+    Store.rebuild(tmp_path / "data", embedder).close()  # what the Documents page's button runs
+    store = Store(tmp_path / "data", embedder)
+    assert store.n_chunks == 1
+    store.close()
+
+
+@pytest.mark.slow
+def test_fused_attention_matches_the_exported_graph_in_fp32(tmp_path: Path) -> None:
+    """The rewrite alone (before int8) changes nothing: alone and in a padded batch."""
+    folded, fused = tmp_path / "folded.onnx", tmp_path / "fused.onnx"
+    fold_dequantize(shipped_model_path(), folded)
+    assert fuse_attention(folded, fused) == 6
+    ref = MiniLMEmbedder(model_path=folded, batch_size=8).embed(TEXTS)
+    batched = MiniLMEmbedder(model_path=fused, batch_size=8)
+    alone = np.stack([batched.embed_query(t) for t in TEXTS])
+    for got in (batched.embed(TEXTS), alone):
+        assert np.min(np.sum(got * ref, axis=1)) > 0.99999
 
 
 def test_unknown_variant_and_spec_are_refused() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -14,25 +15,32 @@ import numpy as np
 
 from lib.config import Settings
 from lib.ingest.tokenizer import MAX_TOKENS, new_minilm_tokenizer
-from lib.retrieval.quantize import build_quantized_model, default_cache_dir, shipped_model_path
+from lib.retrieval.quantize import (
+    DEFAULT_VARIANT,
+    RECIPES,
+    build_quantized_model,
+    default_cache_dir,
+    shipped_model_path,
+)
 from lib.types import CountProgress, ProviderError
 
 log = logging.getLogger(__name__)
 
 
 MINILM_DIM = 384
-# Which MiniLM file "minilm" means. The per-channel int8 file is ~1.5x faster than the
-# shipped one and keeps SciFact vector nDCG@10 within 0.005 of it (0.6444 vs 0.6468,
-# bench/embedder_quality.py; the gate for adopting it).
-DEFAULT_MINILM_VARIANT = "int8pc"
-MINILM_VARIANTS = ("int8pc", "int8-shipped")
+# Which MiniLM file "minilm" means. The per-channel int8 files are ~1.5x faster than the
+# shipped one and keep SciFact vector nDCG@10 within 0.005 of it (int8pc 0.6444 vs
+# 0.6468, bench/embedder_quality.py; the gate for adopting them). int8pc-mha also fuses
+# each layer's attention (lib.retrieval.fuse_attention): faster again without batching.
+DEFAULT_MINILM_VARIANT = DEFAULT_VARIANT
+MINILM_VARIANTS = (*RECIPES, "int8-shipped")
 # Texts per onnxruntime call. Dynamic quantisation takes ONE activation scale per
 # call, so batched int8pc vectors depend on their batch-mates (cosine 0.993 alone vs
 # batched, measured). One text per call makes every vector reproducible (a chunk gets
 # the same vector whatever it was uploaded with) at ~18% of speed: 7.2 vs 8.8 texts/s
 # at batch 32, still 1.5x the shipped file (4.8; same noisy run). The shipped file is
 # batch-invariant, so it keeps batches of 32.
-DEFAULT_BATCH = {"int8pc": 1, "int8-shipped": 32}
+DEFAULT_BATCH = {"int8pc-mha": 1, "int8pc": 1, "int8-shipped": 32}
 
 
 @runtime_checkable
@@ -53,6 +61,19 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def default_workers() -> int:
+    """Concurrent model runs: one per core this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+# Speed without batching comes from concurrency: `workers` runs at a time on one shared
+# session, each on `threads` intra-op threads. One-thread runs side by side beat one
+# two-thread run (1.35x on idle cores for issue 16, 1.7x on a busy machine) because one
+# text is too small to split well across threads; each vector equals a run alone.
+# `threads=2, workers=1` is the older path, kept for bench/ingest.py's comparison.
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 through onnxruntime: mean pooling, L2-normalised, 384 dims."""
 
@@ -62,7 +83,8 @@ class MiniLMEmbedder:
         model_path: Path | None = None,
         cache_dir: Path | None = None,
         batch_size: int | None = None,
-        threads: int = 2,
+        threads: int = 1,
+        workers: int | None = None,
     ):
         if variant not in MINILM_VARIANTS:
             valid = ", ".join(MINILM_VARIANTS)
@@ -71,12 +93,16 @@ class MiniLMEmbedder:
         self.name = f"minilm-l6-v2@{variant}"
         self.dim = MINILM_DIM
         self.batch_size = batch_size or DEFAULT_BATCH[variant]
+        self.workers = workers or default_workers()
         self.model_path = model_path or self._resolve_model(variant, cache_dir)
         self._tokenizer = new_minilm_tokenizer()
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        # One session for all runs: onnxruntime's run() is thread-safe, and a second
+        # session would hold a second copy of the weights for no measured gain.
         self._session = self._open_session(self.model_path, threads)
-        # One run at a time: two concurrent 2-thread runs on 2 cores only thrash.
-        self._lock = threading.Lock()
+        # At most `workers` runs at once across all callers (ingest + queries): more
+        # would oversubscribe the cores and slow every run down.
+        self._slots = threading.BoundedSemaphore(self.workers)
 
     @staticmethod
     def _resolve_model(variant: str, cache_dir: Path | None) -> Path:
@@ -84,15 +110,15 @@ class MiniLMEmbedder:
         if variant == "int8-shipped":
             return shipped_model_path()
         try:
-            return build_quantized_model(cache_dir or default_cache_dir())
+            return build_quantized_model(cache_dir or default_cache_dir(), variant=variant)
         except OSError as exc:  # e.g. a read-only install: a per-user temp cache still works
             fallback = Path(tempfile.gettempdir()) / f"raglab-models-{os.getuid()}"
             log.warning("model cache not writable (%s): using %s", exc, fallback)
-            return build_quantized_model(fallback)
+            return build_quantized_model(fallback, variant=variant)
 
     @staticmethod
     def _open_session(path: Path, threads: int):  # -> ort.InferenceSession
-        """An onnxruntime CPU session with the thread counts measured best on 2 cores."""
+        """An onnxruntime CPU session with `threads` intra-op threads per run."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -111,7 +137,7 @@ class MiniLMEmbedder:
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        with self._lock:
+        with self._slots:
             hidden = self._session.run(None, feeds)[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
@@ -125,12 +151,59 @@ class MiniLMEmbedder:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(total), key=lambda i: len(encodings[i].ids))
-        for start in range(0, total, self.batch_size):
-            rows = order[start : start + self.batch_size]
-            out[rows] = self._run_batch([encodings[i] for i in rows])
-            if progress is not None:
-                progress(min(start + self.batch_size, total), total)
+        batches = [order[s : s + self.batch_size] for s in range(0, total, self.batch_size)]
+        if len(batches) == 1 or self.workers == 1:  # a query: no thread hop
+            done = 0
+            for rows in batches:
+                out[rows] = self._run_batch([encodings[i] for i in rows])
+                done += len(rows)
+                if progress is not None:
+                    progress(done, total)
+            return out
+        self._embed_concurrently(batches, encodings, out, progress)
         return out
+
+    def _embed_concurrently(
+        self, batches: list[list[int]], encodings: list, out: np.ndarray,
+        progress: CountProgress | None,
+    ) -> None:
+        """Run the batches on `workers` threads, each taking the next one left."""
+        # Progress is reported from the calling thread (UI callbacks may not run on
+        # others); a callback that raises (a cancel) stops the workers before new runs.
+        pending = iter(batches)
+        take = threading.Lock()
+        stop = threading.Event()
+        finished: queue.SimpleQueue = queue.SimpleQueue()
+
+        def work() -> None:
+            try:
+                while not stop.is_set():
+                    with take:
+                        rows = next(pending, None)
+                    if rows is None:
+                        return
+                    out[rows] = self._run_batch([encodings[i] for i in rows])
+                    finished.put(len(rows))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                finished.put(exc)
+
+        n_workers = min(self.workers, len(batches))
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(n_workers)]
+        for t in threads:
+            t.start()
+        try:
+            done, total = 0, len(out)
+            while done < total:
+                item = finished.get()
+                if isinstance(item, BaseException):
+                    raise item
+                done += item
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            stop.set()  # on an error or a cancelling progress callback: no new runs
+            for t in threads:
+                t.join()
 
     def embed_query(self, text: str) -> np.ndarray:
         """One text -> one [dim] vector."""

