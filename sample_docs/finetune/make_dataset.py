@@ -674,18 +674,38 @@ def excerpt(rng: random.Random, doc: str, section: str, ctx: str, n: int, lo: in
     return f"## {section}\n\n{text}"
 
 
-def grounded(rng: random.Random, k: int) -> dict:
-    """One excerpt answers the question; 1-3 others distract. The answer copies and cites."""
-    doc, section, ctx, questions, answers, (lo, hi), risk = GROUNDED[k]
+Source = tuple[str, str, str]  # (doc, section, excerpt text)
+
+
+def _sources(rng: random.Random, k: int, n_others: tuple[int, ...],
+             extra_share: float | None) -> tuple[int, list[Source], Source]:
+    """The answering excerpt of type k (its number n) among distractors, shuffled.
+
+    Each distractor holds other facts with probability `extra_share` (None: always).
+    """
+    doc, section, ctx, _, _, (lo, hi), _ = GROUNDED[k]
     n = rng.randint(lo, hi)
-    others = rng.sample([i for i in range(len(GROUNDED)) if i != k], rng.choice((1, 2, 2, 3)))
+    others = rng.sample([i for i in range(len(GROUNDED)) if i != k], rng.choice(n_others))
     relevant = (doc, section, excerpt(rng, doc, section, ctx, n, lo, hi, other_facts(rng, k)))
     sources = [relevant]
     for i in others:
         d, s, c, _, _, (lo2, hi2), _ = GROUNDED[i]
-        extra = other_facts(rng, k) if rng.random() < 0.7 else []
-        sources.append((d, s, excerpt(rng, d, s, c, rng.randint(lo2, hi2), lo2, hi2, extra)))
+        # The draws stay in the order the shipped dataset (and its adapter) were made with.
+        if extra_share is None:
+            value = rng.randint(lo2, hi2)
+            extra = other_facts(rng, k)
+        else:
+            extra = other_facts(rng, k) if rng.random() < extra_share else []
+            value = rng.randint(lo2, hi2)
+        sources.append((d, s, excerpt(rng, d, s, c, value, lo2, hi2, extra)))
     rng.shuffle(sources)
+    return n, sources, relevant
+
+
+def grounded(rng: random.Random, k: int) -> dict:
+    """One excerpt answers the question; 1-3 others distract. The answer copies and cites."""
+    _, _, _, questions, answers, _, risk = GROUNDED[k]
+    n, sources, relevant = _sources(rng, k, (1, 2, 2, 3), extra_share=0.7)
     cite = f"[{sources.index(relevant) + 1}]"
     hits = [hit(i, *src) for i, src in enumerate(sources, 1)]
     text = answer([rng.choice(answers).format(n=n, c=cite)], risk)
@@ -726,16 +746,8 @@ def grounded_selected(rng: random.Random, k: int) -> dict | None:
     sentences of up to 4), the answering one not always first, so the model learns to
     read a few short excerpts, best last, numbered by retrieval rank.
     """
-    doc, section, ctx, questions, answers, (lo, hi), risk = GROUNDED[k]
-    n = rng.randint(lo, hi)
-    others = rng.sample([i for i in range(len(GROUNDED)) if i != k], rng.choice((2, 3, 4, 5)))
-    relevant = (doc, section, excerpt(rng, doc, section, ctx, n, lo, hi, other_facts(rng, k)))
-    sources = [relevant]
-    for i in others:
-        d, s, c, _, _, (lo2, hi2), _ = GROUNDED[i]
-        sources.append((d, s, excerpt(rng, d, s, c, rng.randint(lo2, hi2), lo2, hi2,
-                                      other_facts(rng, k))))
-    rng.shuffle(sources)
+    _, _, ctx, questions, answers, _, risk = GROUNDED[k]
+    n, sources, relevant = _sources(rng, k, (2, 3, 4, 5), extra_share=None)
     hits = [hit(i, *src) for i, src in enumerate(sources, 1)]
     question = rng.choice(questions).format(n=n)
     turn, shown = selected_turn(question, hits)
