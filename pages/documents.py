@@ -28,8 +28,8 @@ def recover(err: RagLabError) -> None:
     """The index does not open: say why and offer the fix (re-embed, or set it aside)."""
     st.error(err.reason)
     if isinstance(err, EmbedderMismatchError):
-        embedder = get_settings().embedder
-        if st.button(f"🔁 Re-index every document with '{embedder}'", type="primary", key="docs_rebuild"):
+        if st.button("🔁 Re-index every document with the current embedder", type="primary",
+                     key="docs_rebuild"):
             with st.status("Re-embedding every document…", expanded=True) as status:
                 bar = st.progress(0.0)
                 try:

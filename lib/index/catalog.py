@@ -111,9 +111,12 @@ def load_registry(path: Path) -> Registry:
 
 def embedder_mismatch(built_with: str | None, current: str) -> EmbedderMismatchError:
     """The one-line error for an index another embedder built."""
+    back = f"'{built_with}'"
+    if built_with and built_with.startswith("minilm-l6-v2@"):  # how to choose it (config)
+        back += f" (RAGLAB_EMBEDDER=minilm:{built_with.split('@', 1)[1]})"
     return EmbedderMismatchError(
         f"This index was built with the embedder '{built_with}', not '{current}': "
-        f"re-index the documents with '{current}' or switch back to '{built_with}'."
+        f"re-index the documents with '{current}' (Documents page) or switch back to {back}."
     )
 
 
