@@ -441,7 +441,7 @@ def ask(question: str, index: Any, model: ChatModel,
     if hits and checks(spec, settings):
         def repair(text: str, _grounding: Grounding) -> tuple[str, str]:
             # The best sentence is found only when needed: a model that read whole chunks
-            # (the adapter) pays for scoring them only when its answer fails the check.
+            # (an adapter with adapter_context="chunks") pays for scoring them only on a failure.
             found = excerpts or select_context(index, question, retrieval, settings)
             best = _best_passage(hits, shown or _shown(found), found)
             return _repair(question, model, settings, hits, best, guide, text)
