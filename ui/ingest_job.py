@@ -116,8 +116,10 @@ def ingest_panel(data_dir: Path, running: bool) -> None:
         snap, me = job.snapshot(), browser_session_id()
         if snap.running:
             _running(job, snap, me)
-        for i, outcome in enumerate(reversed(snap.detail.finished)):  # newest first
-            _finished(outcome, me, "Last upload" if i == 0 else "Earlier upload")
+        mine = 0  # "Last upload" is this session's newest, whatever others uploaded since
+        for outcome in reversed(snap.detail.finished):  # newest first
+            _finished(outcome, me, "Last upload" if mine == 0 else "Earlier upload")
+            mine += outcome.batch.owner in (me, "")
         if running and not snap.running:
             st.rerun()  # the job ended: redraw the page (sidebar counts, document list)
 
