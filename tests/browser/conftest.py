@@ -46,6 +46,7 @@ class AppServer:
 
     def start(self) -> None:
         env = {**os.environ, "RAGLAB_DATA_DIR": str(self.data_dir)}
+        ARTIFACTS.mkdir(exist_ok=True)  # the log goes there (a fresh clone has no folder yet)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
              "--server.headless", "true", "--server.port", str(self.port),
