@@ -144,3 +144,19 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
 
 def assert_no_exception(page) -> None:
     assert page.get_by_test_id("stException").count() == 0
+
+
+def load_samples(page, url: str) -> None:
+    """Load the sample documents from the Documents page, as a new user would."""
+    page.goto(f"{url}/documents")
+    wait_idle(page)
+    page.get_by_role("button", name="📦 Load sample documents").click()
+    page.get_by_role("heading", name="Indexed documents (8)").wait_for(timeout=120_000)
+    wait_idle(page)
+
+
+def go(page, link: str, heading: str) -> None:
+    """Follow a sidebar link and wait until the page has drawn."""
+    page.get_by_test_id("stSidebar").get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=heading).wait_for()
+    wait_idle(page)

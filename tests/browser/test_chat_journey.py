@@ -14,7 +14,7 @@ import time
 import pytest
 
 from lib.config import SAMPLE_DOCS_DIR
-from tests.browser.conftest import ARTIFACTS, assert_no_exception, wait_idle
+from tests.browser.conftest import ARTIFACTS, assert_no_exception, go, load_samples, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -68,15 +68,9 @@ def last_answer(page):
 def test_chat_journey(app_server, page):
     started = time.monotonic()
     # Samples loaded through the UI, as a new user would.
-    page.goto(f"{app_server.url}/documents")
-    wait_idle(page)
-    page.get_by_role("button", name="📦 Load sample documents").click()
-    page.get_by_role("heading", name="Indexed documents (8)").wait_for(timeout=120_000)
-    wait_idle(page)
+    load_samples(page, app_server.url)
 
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Chat").click()
-    page.get_by_role("heading", name="💬 Chat").wait_for()
-    wait_idle(page)
+    go(page, "Chat", "💬 Chat")
     assert "Local base" in model_line(page)
 
     # 1. Grounded: streamed, cited, sources from the right file.

@@ -4,21 +4,15 @@ import re
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, assert_no_exception, wait_idle
+from tests.browser.conftest import ARTIFACTS, assert_no_exception, go, load_samples, wait_idle
 
 pytestmark = pytest.mark.browser
 
 
 def test_two_runs_compare_and_a_regressed_query_opens(app_server, page):
-    page.goto(f"{app_server.url}/documents")
-    wait_idle(page)
-    page.get_by_role("button", name="📦 Load sample documents").click()
-    page.get_by_role("heading", name="Indexed documents (8)").wait_for(timeout=120_000)
-    wait_idle(page)
+    load_samples(page, app_server.url)
 
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Evaluate").click()
-    page.get_by_role("heading", name="📊 Evaluate").wait_for()
-    wait_idle(page)
+    go(page, "Evaluate", "📊 Evaluate")
     page.get_by_role("button", name="▶️ Run evaluation").click()
     page.get_by_role("heading", name=re.compile(r"Results: samples")).wait_for(timeout=300_000)
     wait_idle(page)

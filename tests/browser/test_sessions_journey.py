@@ -11,7 +11,7 @@ import pytest
 
 from lib.chat.history import ChatMessage, save_history
 from lib.config import Settings
-from tests.browser.conftest import ARTIFACTS, assert_no_exception, wait_idle
+from tests.browser.conftest import ARTIFACTS, assert_no_exception, go, wait_idle
 from tests.browser.uploads import upload
 
 pytestmark = pytest.mark.browser
@@ -73,12 +73,6 @@ def test_each_browser_keeps_its_own_transcript_across_links_and_reloads(app_serv
 
 
 ALICE_FACT, BOB_FACT = "The Alice vault code is AV-5521.", "Bob's branch code is BB-3390."
-
-
-def go(page, link: str, heading: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_role("link", name=link).click()
-    page.get_by_role("heading", name=heading).wait_for()
-    wait_idle(page)
 
 
 def search(page, query: str) -> str:
