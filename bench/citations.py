@@ -53,7 +53,8 @@ from lib.retrieval.embeddings import get_embedder  # noqa: E402
 from lib.samples import sample_files  # noqa: E402
 from lib.types import Answer  # noqa: E402
 
-PARTS = {"bundled": "grounded_questions.jsonl", "held-out": "grounded_heldout.jsonl"}
+PARTS = {"bundled": "grounded_questions.jsonl", "held-out": "grounded_heldout.jsonl",
+         "held-out-2": "grounded_heldout2.jsonl"}
 # Pipeline variants to compare (names -> settings); "today" is the app's default.
 VARIANTS: dict[str, RagSettings] = {
     # the pipeline before issue 13: 4 whole chunks, no post-check
@@ -65,6 +66,7 @@ VARIANTS: dict[str, RagSettings] = {
     "chunks+check": RagSettings(k=4, context="chunks"),  # whole chunks with the post-check
     "ft-sentences": RagSettings(adapter_context="sentences"),  # adapters read sentences too
     "ft-chunks": RagSettings(adapter_context="chunks"),
+    "no-lines": RagSettings(line_check=False),  # the post-check without the wrong-line check
 }
 
 

@@ -167,6 +167,13 @@ class Figure:
     kind: str  # "money" | "percent" | "date" | "time" | "id" | "number"
     sources: tuple[int, ...] = ()  # every source holding it, cited or not
     supported: bool = False  # in a source the answer cites (all, when it cites none)
+    # Set when the figure is there but from the wrong line: another line with a figure of
+    # its kind matches the question better, or it is only an old value (generation.lines).
+    better: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.supported and not self.better
 
 
 @dataclass(frozen=True)
@@ -182,8 +189,13 @@ class Grounding:
         return tuple(f for f in self.figures if not f.supported)
 
     @property
+    def flagged(self) -> tuple[Figure, ...]:
+        """Figures not in a cited source, or from a line that does not answer the question."""
+        return tuple(f for f in self.figures if not f.ok)
+
+    @property
     def passed(self) -> bool:
-        return not self.unsupported
+        return not self.flagged
 
 
 @dataclass(frozen=True)

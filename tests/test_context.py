@@ -56,6 +56,13 @@ def test_split_units_keeps_table_rows_with_their_column_names_and_joins_wrapped_
     assert len(texts) == 4  # 2 rows + 2 sentences; heading and |---| are not units
 
 
+def test_a_pdf_line_wrapped_inside_a_parenthesis_continues_it():
+    text = ("4.20% AER fixed for 12 months, for Fixed Savers opened from 15 March 2026 (previously\n"
+            "4.45% AER)\n4.20% At maturity")
+    texts = [t for _, t in split_units(text)]
+    assert texts[0].endswith("(previously 4.45% AER)") and texts[1] == "4.20% At maturity"
+
+
 def test_previously_line_is_marked_and_the_current_value_kept():
     marked, stale = mark_stale("Monthly plan fee £12.99 (previously £14.99 until 28 February 2026)")
     assert stale

@@ -102,6 +102,29 @@ def test_a_retry_that_gives_up_falls_back_to_the_quote(fake, sample_store):
     assert answer.grounding.action == "quoted" and answer.citations
 
 
+def test_a_retry_that_drops_the_figure_falls_back_to_the_quote(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, _ = answer_with(fake, sample_store, settings,
+                            "The fee is £99.50 [1].", "The fee is set out in the schedule [1].")
+    assert answer.grounding.action == "quoted" and answer.grounding.figures
+
+
+def test_an_old_value_is_answered_again_from_the_line_with_the_current_one(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, _ = answer_with(fake, sample_store, settings,
+                            "The late payment fee is £15 [1].", "It is £12 [1].")
+    assert len(fake.requests) == 2
+    retry_prompt = fake.requests[1]["messages"][1]["content"]
+    assert "Late payment fee" in retry_prompt and "£12" in retry_prompt
+    assert answer.grounding.action == "retried" and answer.grounding.passed
+
+
+def test_without_the_line_check_an_old_value_passes(fake, sample_store):
+    answer, _ = answer_with(fake, sample_store, RagSettings(line_check=False),
+                            "The late payment fee is £15 [1].")
+    assert len(fake.requests) == 1 and answer.grounding.passed
+
+
 def test_without_the_post_check_a_wrong_figure_is_flagged_not_fixed(fake, sample_store):
     answer, _ = answer_with(fake, sample_store, RagSettings(post_check=False),
                             "The fee is £99.50 [1].")

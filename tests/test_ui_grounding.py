@@ -36,3 +36,11 @@ def test_the_grid_scorecard_shows_each_cells_grounding_check():
     assert grounding_mark(CellResult("b", "B", grounding=bad)) == "❌ not found: £13.49"
     assert grounding_mark(CellResult("c", "C")) == grounding_mark(CellResult("d", "D",
                                                                   grounding=Grounding((), (1,))))
+
+
+def test_a_figure_from_another_line_says_what_that_line_gives():
+    fig = Figure("120", "number", (1,), True, better='[1] gives 30 for "payment initiation"')
+    note = figure_note(fig)
+    assert "⚠️" in note and "30" in note
+    g = Grounding((fig,), (1,))
+    assert not g.passed and "answers something else" in summary(g)

@@ -19,6 +19,8 @@ def _md(text: str) -> str:
 def figure_note(fig: Figure) -> str:
     """`£12.99 ✓ [1]`, `£14.99 ⚠ only in [3], not cited`, `£13 ✗ not in any source`."""
     where = ", ".join(f"\\[{n}\\]" for n in fig.sources)
+    if fig.supported and fig.better:
+        return f"`{fig.text}` ⚠️ in {where}, but from another line: {_md(fig.better)}"
     if fig.supported:
         return f"`{fig.text}` ✓ {where}"
     if fig.sources:
@@ -42,13 +44,18 @@ def summary(grounding: Grounding) -> str:
 
 
 def _counts(grounding: Grounding) -> str:
-    n, bad = len(grounding.figures), len(grounding.unsupported)
+    n, bad = len(grounding.figures), len(grounding.flagged)
     if not n:
         return "🔎 Grounding check: no figures, dates or IDs to check."
     if not bad:
         return f"🔎 Grounding check: all {n} figures, dates and IDs found in the cited sources."
+    if not grounding.unsupported:
+        return (f"⚠️ Grounding check: {bad} of {n} figures, dates and IDs are in the cited "
+                f"sources but on a line that answers something else: check them before you "
+                f"rely on this answer.")
     return (f"⚠️ Grounding check: {bad} of {n} figures, dates and IDs are not in the cited "
-            f"sources: check them before you rely on this answer.")
+            f"sources or come from a line that answers something else: check them before "
+            f"you rely on this answer.")
 
 
 def render_grounding(answer: Answer) -> None:

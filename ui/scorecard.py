@@ -46,13 +46,16 @@ def scorecard_table(results: Sequence[CellResult], fact: str) -> pd.DataFrame:
 
 
 def grounding_mark(r: CellResult) -> str:
-    """✅ every figure of the answer is in a cited source, ❌ with the ones that are not, – unchecked."""
+    """✅ every figure is in a cited source on a line that answers; ❌ with the ones that are not."""
     g = r.grounding
     if g is None or not g.figures:
         return MARK[None]
     if g.passed:
         return f"{MARK[True]} {len(g.figures)} checked"
-    return f"{MARK[False]} not found: {', '.join(f.text for f in g.unsupported)}"
+    missing = ", ".join(f.text for f in g.unsupported)
+    misplaced = ", ".join(f.text for f in g.flagged if f.supported)
+    parts = [f"not found: {missing}" if missing else "", f"wrong line: {misplaced}" if misplaced else ""]
+    return f"{MARK[False]} " + "; ".join(p for p in parts if p)
 
 
 def cell_caption(r: CellResult, fact: str) -> str:

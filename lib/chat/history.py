@@ -95,7 +95,8 @@ def grounding_from_json(raw: Mapping[str, Any] | None) -> Grounding | None:
     if not raw:
         return None
     figures = tuple(Figure(text=f["text"], kind=f["kind"], sources=tuple(f.get("sources", ())),
-                           supported=bool(f.get("supported", False)))
+                           supported=bool(f.get("supported", False)),
+                           better=str(f.get("better") or ""))
                     for f in raw.get("figures", ()))
     return Grounding(figures, tuple(raw.get("checked", ())), str(raw.get("action", "")))
 

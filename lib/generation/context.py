@@ -10,7 +10,6 @@ passed in as a function.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lib.generation.grounding import mentions
+from lib.generation.overlap import content_words, idf_overlap
 from lib.types import Hit
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> L2-normalised rows
@@ -28,14 +28,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'£])")
 _PREVIOUSLY = re.compile(r"\(\s*previously\s+([^)]*)\)", re.IGNORECASE)
 _CHANGED = re.compile(r"\b(changed|raised|increased|reduced|lowered|cut|went (?:up|down)) "
                       r"from (.+?) to ", re.IGNORECASE)
-# Words that carry no meaning for matching a question to a unit.
-_STOP = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
-    "how", "i", "in", "is", "it", "my", "of", "on", "or", "the", "to", "what", "when",
-    "which", "who", "why", "with", "you", "your", "me", "much", "many", "long",
-})
-
-
 @dataclass(frozen=True)
 class Unit:
     """One sentence, table row or list item of a retrieved chunk."""
@@ -61,6 +53,11 @@ def mark_stale(text: str) -> tuple[str, bool]:
     return marked, marked != text
 
 
+def strip_old_values(text: str) -> str:
+    """The text with its old values cut out ("(previously £14.99)", "changed from X to ")."""
+    return _CHANGED.sub(r"\1 to ", _PREVIOUSLY.sub("", text))
+
+
 def _table_row(line: str, header: list[str] | None) -> str:
     """A Markdown table row as 'Header: cell; ...' (a row alone loses its column names)."""
     cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -72,7 +69,8 @@ def _table_row(line: str, header: list[str] | None) -> str:
 def split_units(text: str) -> list[tuple[str, str]]:
     """(heading, unit) pairs of a chunk: sentences, table rows, list items, in order.
 
-    PDF text wraps lines mid-sentence: a line starting in lower case continues the last.
+    PDF text wraps lines mid-sentence: a line starting in lower case, or one inside a
+    parenthesis the last line opened ("(previously" / "4.45% AER)"), continues the last.
     """
     units: list[tuple[str, str]] = []
     heading, header = "", None
@@ -81,8 +79,10 @@ def split_units(text: str) -> list[tuple[str, str]]:
         line = raw.strip()
         if not line:
             continue
-        if lines and line[0].islower() and not lines[-1].endswith((".", ":", "|")):
-            lines[-1] += " " + line
+        open_paren = bool(lines) and lines[-1].count("(") > lines[-1].count(")")
+        if lines and not line.startswith("|") and (open_paren or (
+                line[0].islower() and not lines[-1].endswith((".", ":", "|")))):
+            lines[-1] += " " + line  # a wrapped line: lower case, or inside "( ... )"
         else:
             lines.append(line)
     for line in lines:
@@ -122,16 +122,11 @@ def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
                 continue
             seen.add(text)
             marked, stale = mark_stale(text)
-            plain = _CHANGED.sub(r"\1 to ", _PREVIOUSLY.sub("", text))
+            plain = strip_old_values(text)
             shown = plain if old_values == "drop" else marked
             out.append(Unit(i, pos, shown, heading or (hit.chunk.section or ""), stale,
                             plain=plain, original=text))
     return out
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9][a-z0-9.\-]*[a-z0-9]|[a-z0-9]", text.lower())
-            if w not in _STOP}
 
 
 def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
@@ -152,18 +147,12 @@ def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
     vectors = embed([f"{u.heading}: {t}" if u.heading else t for u, t in zip(units, texts,
                                                                              strict=True)])
     cos = vectors @ q_vector
-    qw = _words(question)
-    unit_words = [_words(f"{u.heading} {t}") for u, t in zip(units, texts, strict=True)]
-    # Words in every candidate (the product name the question repeats) say little; rare
-    # ones (the attribute asked about: "early", "late") say which unit answers: IDF weights.
-    df = {w: sum(w in uw for uw in unit_words) for w in qw}
-    idf = {w: math.log(1 + len(units) / (1 + df[w])) for w in qw}
-    total = sum(idf.values()) or 1.0
+    overlaps = idf_overlap(question, [f"{u.heading} {t}" for u, t in zip(units, texts,
+                                                                          strict=True)])
     wanted = asked_kinds(question)
     q_ids = _ids(question)
     out = []
-    for u, t, c, uw in zip(units, texts, cos, unit_words, strict=True):
-        overlap = sum(idf[w] for w in qw & uw) / total
+    for u, t, c, overlap in zip(units, texts, cos, overlaps, strict=True):
         has = wanted and any(m.kind in wanted for m in mentions(t))
         prior = RANK_WEIGHT / (1 + ranks[u.hit_index]) if ranks else 0.0
         other = bool(q_ids) and bool(ids := _ids(f"{u.heading} {t}")) and not q_ids & ids
@@ -210,10 +199,10 @@ def supersede(units: Sequence[Unit]) -> list[Unit]:
     dated = [(u, _heading_date(u.heading)) for u in units]
     out = []
     for u, d in dated:
-        words = _words(u.plain or u.text)
+        words = content_words(u.plain or u.text)
         newer = d is not None and u.stale and any(
             v.stale and e is not None and e > d
-            and len(words & (vw := _words(v.plain or v.text))) / max(1, len(words | vw)) >= 0.5
+            and len(words & (vw := content_words(v.plain or v.text))) / max(1, len(words | vw)) >= 0.5
             for v, e in dated)
         if not newer:
             out.append(u)

@@ -23,7 +23,9 @@ from lib.generation.grounding import (
     citations_to_add,
     declines,
     figure_free_ends,
+    mentions,
 )
+from lib.generation.lines import better_line, check_lines
 from lib.generation.local_server import N_CTX
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
@@ -92,6 +94,9 @@ class RagSettings:
     # After the answer, the grounding check; when a figure is not in a cited source, one
     # retry on the best excerpt alone, then a quote of the best sentence (see _repair).
     post_check: bool = True
+    # The check also judges each figure's line against the question (lib.generation.lines):
+    # another row's figure or an old value fails it too, and the retry reads that line.
+    line_check: bool = True
     # What a LoRA adapter reads: "sentences" (as the base model) or "chunks" (whole). The
     # shipped adapter, retrained with sentence-context examples, states the expected fact
     # on 7/10 bundled and 15/22 held-out questions this way vs 5/10 and 8/22 reading whole
@@ -307,6 +312,7 @@ class AnswerStream:
         self.cite: Callable[[str], str] | None = None
         # (answer text, its failed check) -> (better text, what was done) or None
         self.repair: Callable[[str, Grounding], tuple[str, str] | None] | None = None
+        self.question = ""  # the wrong-line check reads it (lib.generation.lines)
 
     @property
     def abstained(self) -> bool:
@@ -334,23 +340,29 @@ class AnswerStream:
         total = time.perf_counter() - self._chat.started  # includes the citation step
         timings = replace(self._chat.timings, retrieval_ms=ms, total_s=total)
         citations = parse_citations(text, len(hits))
-        grounding = check_grounding(text, hits, citations) if hits else None
+        grounding = check(self.question, text, hits, citations) if hits else None
         if grounding is not None and not grounding.passed and self.repair is not None:
             if cite := citations_to_add(grounding):  # right figure, wrong [n]: cite its source
                 suffix = "".join(f" [{n}]" for n in cite)
                 text += suffix
                 yield suffix
                 citations = parse_citations(text, len(hits))
-                grounding = replace(check_grounding(text, hits, citations), action="cited")
+                grounding = replace(check(self.question, text, hits, citations), action="cited")
             fixed = None if grounding.passed else self.repair(text, grounding)
             if fixed is not None:
                 text, action = fixed
                 yield f"\n\n{REPAIR_NOTE}\n\n{text}"  # the page redraws `text` alone after
                 citations = parse_citations(text, len(hits))
-                grounding = replace(check_grounding(text, hits, citations), action=action)
+                grounding = replace(check(self.question, text, hits, citations), action=action)
                 timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
         self.answer = Answer(text, citations, hits, timings, self.spec.label,
                              grounding=grounding)
+
+
+def check(question: str, text: str, hits: Sequence[Hit], citations: Sequence[int]) -> Grounding:
+    """The grounding check shown under an answer: each figure in a cited source, from a line
+    that answers the question (not another row's figure, not an old value)."""
+    return check_lines(question, text, check_grounding(text, hits, citations), hits)
 
 
 def selects(spec: ModelSpec, settings: RagSettings) -> bool:
@@ -436,10 +448,17 @@ def ask(question: str, index: Any, model: ChatModel,
                           prefix=ANSWER_PREFIX if guide else "")
     stream = AnswerStream(spec, retrieval, model.stream(messages, options))
     stream.messages = messages
+    stream.question = question if settings.line_check else ""
     if guide:
         stream.cite = lambda text: _ask_citation(model, messages, text, numbers)
     if hits and checks(spec, settings):
-        def repair(text: str, _grounding: Grounding) -> tuple[str, str]:
+        def repair(text: str, grounding: Grounding) -> tuple[str, str]:
+            # A figure from the wrong line: answer again from the line that matches the question.
+            line = better_line(question, text, grounding, hits) if settings.line_check else None
+            if line is not None:
+                best = Passage(line.source, f"{line.heading}: {line.text}" if line.heading
+                               else line.text, line.text)
+                return _repair(question, model, settings, hits, best, guide, text)
             # The best sentence is found only when needed: a model that read whole chunks
             # (an adapter with adapter_context="chunks") pays for scoring them only on a failure.
             found = excerpts or select_context(index, question, retrieval, settings)
@@ -499,10 +518,13 @@ def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequen
     text = text.strip()
     if text and not parse_citations(text, len(hits)):
         text += f" [{best.n}]"
-    # A retry that gives up ("the documentation does not say") passes the check vacuously;
-    # the best excerpt is in front of it, so the quote is the better answer.
-    if text and not declines(text) and \
-            check_grounding(text, hits, parse_citations(text, len(hits))).passed:
+    # A retry that gives up ("the documentation does not say") or drops the figure the
+    # failed answer gave passes the check vacuously; the best excerpt is in front of it,
+    # so the quote is the better answer.
+    retried = check(question if settings.line_check else "", text, hits,
+                    parse_citations(text, len(hits)))
+    if text and not declines(text) and retried.passed and \
+            (retried.figures or not mentions(failed)):
         return text, "retried"
     lead = ANSWER_PREFIX if guide else "The documentation says:"
     opening, closing = figure_free_ends(failed)

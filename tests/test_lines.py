@@ -1,0 +1,95 @@
+"""The wrong-line check: a figure that is in the sources but on a line answering something else."""
+
+from __future__ import annotations
+
+from lib.generation.grounding import check_grounding
+from lib.generation.lines import check_lines
+from lib.types import Chunk, Hit
+
+API = ("## 2026-02-10: Open Banking API v2.3.1\n"
+       "Rate limits: raised from 60 to 120 requests per minute per access token for account "
+       "information endpoints. Payment initiation endpoints remain at 30 requests per minute "
+       "per access token.")
+CODES = ("All personal accounts use the sort code 04-62-18 and business accounts use the sort "
+         "code 04-62-19. Our SWIFT/BIC code is ORBTGB2L.")
+FEES = ("## Orbit Metal fees\n| Fee | Amount |\n|---|---|\n"
+        "| Monthly plan fee | £12.99 (previously £14.99 until 28 February 2026) |\n"
+        "| Replacement card, lost or stolen | £40 per card |\n")
+
+
+def hits(*texts: str) -> list[Hit]:
+    return [Hit(Chunk(f"d-{i:05d}", "d", f"doc{i}.md", None, None, 0, len(t), t),
+                1.0 - i / 10, i + 1, "hybrid") for i, t in enumerate(texts)]
+
+
+def judged(question: str, answer: str, *texts: str):
+    sources = hits(*texts)
+    return check_lines(question, answer, check_grounding(answer, sources, [1]), sources)
+
+
+def test_the_figure_of_another_row_is_flagged_with_what_the_right_row_says():
+    g = judged("How many requests per minute do payment initiation endpoints allow?",
+               "The limit is 120 requests per minute [1].", API)
+    assert not g.passed
+    (fig,) = [f for f in g.figures if f.text == "120"]
+    assert fig.supported and "30" in fig.better and "[1]" in fig.better
+
+
+def test_the_right_row_passes():
+    g = judged("What is the rate limit for payment initiation endpoints in API v2.3.1?",
+               "Payment initiation endpoints allow 30 requests per minute [1].", API)
+    assert g.passed, g
+
+
+def test_two_values_in_one_sentence_are_told_apart():
+    wrong = judged("What is Orbit Bank's SWIFT/BIC code?", "The SWIFT/BIC code is 04-62-19 [1].",
+                   CODES)
+    assert not wrong.passed and "ORBTGB2L" in wrong.figures[0].better
+    right = judged("Which sort code do business accounts use?",
+                   "Business accounts use 04-62-19 [1].", CODES)
+    assert right.passed, right
+
+
+def test_a_table_row_keeps_its_label():
+    wrong = judged("What does a replacement for a lost Orbit Metal card cost?",
+                   "It costs £12.99 [1].", FEES)
+    assert not wrong.passed and "£40" in wrong.figures[0].better
+    right = judged("What is the monthly plan fee for Orbit Metal?", "It is £12.99 a month [1].",
+                   FEES)
+    assert right.passed, right
+
+
+def test_an_old_value_given_as_current_is_flagged_but_not_when_called_old():
+    stale = judged("What is the monthly plan fee for Orbit Metal?", "It is £14.99 a month [1].",
+                   FEES)
+    assert not stale.passed and "old value" in stale.figures[0].better
+    said = judged("What is the monthly plan fee for Orbit Metal?",
+                  "It is £12.99 a month (previously £14.99) [1].", FEES)
+    assert said.passed, said
+
+
+def test_a_question_in_other_words_is_not_second_guessed():
+    # No line shares the question's words: nothing to prefer over the answer's line.
+    g = judged("How many people can I add to help run my firm's banking?",
+               "Up to 5 people [1].", "Team members: up to 5 including the owner. "
+               "Bulk payments: up to 500 payments per CSV file.")
+    assert g.passed, g
+
+
+def test_unsupported_figures_are_left_to_the_grounding_check():
+    g = judged("What is the monthly plan fee?", "It is £13 [1].", FEES)
+    assert [f.text for f in g.flagged] == ["£13"] and not g.figures[0].better
+
+
+SAVER = ("Product Rate Gross rate Interest paid\n"
+         "OB-2204 Orbit Saver 3.85% AER variable (previously 4.10% AER until 31 January 2026) "
+         "3.78% Monthly, on the first business day")
+
+
+def test_a_rate_called_aer_must_be_the_sources_aer():
+    wrong = judged("What interest rate does Orbit Saver pay?", "It pays 3.78% AER [1].", SAVER)
+    assert not wrong.passed and "3.85%" in wrong.figures[0].better
+    assert judged("What interest rate does Orbit Saver pay?", "It pays 3.85% AER [1].",
+                  SAVER).passed
+    assert judged("What is the gross rate of Orbit Saver?", "The gross rate is 3.78% [1].",
+                  SAVER).passed
