@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from lib.generation.grounding import check_grounding, citations_to_add, declines, mentions
+from lib.generation.grounding import (
+    check_grounding,
+    citations_to_add,
+    declines,
+    mentions,
+    missing_ids,
+)
 from lib.types import Chunk, Hit
 
 FEES = ("Monthly plan fee: £12.99 (previously £14.99 until 28 February 2026). "
@@ -139,3 +145,10 @@ def test_figure_free_ends_keep_a_greeting_and_a_disclaimer():
         "Rates can change. This is general information, not financial advice.")
     assert figure_free_ends("According to the documentation, it is £99.50 [1].") == ("", "")
     assert figure_free_ends("No figures here. None at all.") == ("", "")
+
+
+def test_missing_ids_are_the_codes_no_passage_holds():
+    texts = ["Orbit Metal (OB-7731) costs £12.99.", "ERR-4031: over one of your limits."]
+    assert missing_ids("What does ERR-7777 mean on OB-7731?", texts) == ["ERR-7777"]
+    assert missing_ids("What does err-4031 mean?", texts) == []
+    assert missing_ids("How much is Orbit Metal?", texts) == []

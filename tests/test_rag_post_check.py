@@ -125,6 +125,14 @@ def test_without_the_line_check_an_old_value_passes(fake, sample_store):
     assert len(fake.requests) == 1 and answer.grounding.passed
 
 
+def test_a_question_about_a_code_no_passage_holds_abstains_before_the_model(fake, sample_store):
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    stream = ask("What is the monthly fee of the Orbit card OB-9999?", sample_store, model)
+    text = "".join(stream)
+    assert stream.answer.abstained and "OB-9999" in text and not fake.requests
+    assert stream.answer.sources  # the closest passages are still shown
+
+
 def test_without_the_post_check_a_wrong_figure_is_flagged_not_fixed(fake, sample_store):
     answer, _ = answer_with(fake, sample_store, RagSettings(post_check=False),
                             "The fee is £99.50 [1].")

@@ -193,6 +193,18 @@ def citations_to_add(grounding: Grounding) -> tuple[int, ...]:
     return tuple(sorted({f.sources[0] for f in unsupported}))
 
 
+def missing_ids(question: str, texts: Sequence[str]) -> list[str]:
+    """The codes a question names (OB-9999, ERR-7777, v2.4) that none of `texts` holds.
+
+    Retrieval weighs an exact code heavily (keyword search keeps it whole), so a code that
+    is in none of the retrieved passages is, in practice, in no document: the question is
+    about something the documents do not cover, however close the other words come.
+    """
+    lowered = [" ".join(t.split()).lower() for t in texts]
+    return [m.text for m in mentions(question) if m.kind == "id"
+            and not any(m.text.lower() in low for low in lowered)]
+
+
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 

@@ -24,6 +24,7 @@ from lib.generation.grounding import (
     declines,
     figure_free_ends,
     mentions,
+    missing_ids,
 )
 from lib.generation.lines import better_line, check_lines
 from lib.generation.local_server import N_CTX
@@ -264,6 +265,14 @@ def abstention_text(retrieval: Retrieval | None, threshold: float) -> str:
             f"The closest sources are listed below.")
 
 
+def unknown_id_text(ids: Sequence[str]) -> str:
+    """The abstention when the question names a code no retrieved passage holds."""
+    named = ", ".join(ids)
+    return (f"None of the passages found for this question mention {named}, so the documents "
+            f"do not seem to answer it. Check the code, or add the document that covers it. "
+            f"The closest sources are listed below.")
+
+
 @dataclass(frozen=True)
 class Calibration:
     """The abstention threshold that maximises accuracy on labelled queries."""
@@ -424,6 +433,8 @@ def ask(question: str, index: Any, model: ChatModel,
         if not retrieval.hits or retrieval.confidence < settings.min_confidence:
             text = abstention_text(retrieval, settings.min_confidence)
             return AnswerStream(spec, retrieval, fixed_text=text)
+        if missing := missing_ids(question, [h.chunk.text for h in retrieval.hits]):
+            return AnswerStream(spec, retrieval, fixed_text=unknown_id_text(missing))
     model.ensure()  # local: start the server before counting tokens with its tokenizer
     hits: Sequence[Hit] = retrieval.hits if retrieval else ()
     if hits:
