@@ -111,7 +111,7 @@ def rate_kind(text: str, m: Mention) -> str:
 def _label(text: str, figure: str) -> str:
     """A line as a short reason: its words without the figure, at most ~12 words."""
     words = text.replace(figure, "…").split()
-    return " ".join(words[:12]) + (" …" if len(words) > 12 else "")
+    return (" ".join(words[:12]) + (" …" if len(words) > 12 else "")).rstrip(" .;,:")
 
 
 def check_lines(question: str, text: str, grounding: Grounding, sources: Sequence[Hit]) -> Grounding:
