@@ -87,8 +87,10 @@ SAVER = ("Product Rate Gross rate Interest paid\n"
 
 
 def test_a_rate_called_aer_must_be_the_sources_aer():
-    wrong = judged("What interest rate does Orbit Saver pay?", "It pays 3.78% AER [1].", SAVER)
-    assert not wrong.passed and "3.85%" in wrong.figures[0].better
+    history = "2025-09-01: The Orbit Saver (OB-2204) variable interest rate changed to 4.10% AER."
+    wrong = judged("What interest rate does Orbit Saver pay?", "It pays 3.78% AER [1].", SAVER,
+                   history)
+    assert not wrong.passed and "3.85%" in wrong.figures[0].better  # the row's own AER
     assert judged("What interest rate does Orbit Saver pay?", "It pays 3.85% AER [1].",
                   SAVER).passed
     assert judged("What is the gross rate of Orbit Saver?", "The gross rate is 3.78% [1].",

@@ -30,10 +30,10 @@ def figure_note(fig: Figure) -> str:
 
 ACTIONS = {
     "cited": "The answer's figure came from a source it did not cite: that source was added.",
-    "retried": "The first answer had a figure the sources do not hold: this one was asked "
-               "again on the best excerpt alone.",
-    "quoted": "The model's answers had figures the sources do not hold: this is the best "
-              "sentence of the sources, quoted.",
+    "retried": "The first answer had a figure the sources do not hold, or one from a line "
+               "that answers something else: this one was asked again on the best line alone.",
+    "quoted": "The model's answers had figures the sources do not hold, or from a line that "
+              "answers something else: this is the best line of the sources, quoted.",
 }
 
 

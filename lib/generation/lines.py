@@ -70,16 +70,16 @@ def lines_of(sources: Sequence[Hit]) -> tuple[list[Line], dict[tuple[int, str], 
     old: dict[tuple[int, str], Line] = {}
     for n, hit in enumerate(sources, 1):
         for heading, unit in split_units(hit.chunk.text):
-            plain = strip_old_values(unit)
+            plain = " ".join(strip_old_values(unit).split())  # a cut-out aside leaves "  "
             current = {k for m in mentions(plain) for k in m.keys}
             pieces = [plain] if ":" in plain and ";" in plain else _clauses(plain)  # table rows
-            for piece in pieces:
+            for piece in (p.strip() for p in pieces):
                 found = tuple(f for f in mentions(piece)
                               if not (f.start == 0 and _CLAUSE_NUMBER.match(piece)))
                 if found:
-                    lines.append(Line(n, piece.strip(), heading, found))
+                    lines.append(Line(n, piece, heading, found))
             for key in {k for m in mentions(unit) for k in m.keys} - current:
-                old.setdefault((n, key), Line(n, plain.strip(), heading, tuple(mentions(plain))))
+                old.setdefault((n, key), Line(n, plain, heading, tuple(mentions(plain))))
     return lines, old
 
 
@@ -159,15 +159,19 @@ def _better(m: Mention, fig: Figure, lines: Sequence[Line], scores: Sequence[flo
             old: dict[tuple[int, str], Line], given: set[str], said_old: bool, text: str
             ) -> tuple[str, Line | None]:
     """Why figure `m` is from the wrong line, and the better line (("", None) when it is not)."""
-    own = [s for ln, s in zip(lines, scores, strict=True)
-           if ln.source in fig.sources and any(m.key in f.keys for f in ln.figures)]
+    holding = [(s, ln) for ln, s in zip(lines, scores, strict=True)
+               if ln.source in fig.sources and any(m.key in f.keys for f in ln.figures)]
+    own = [s for s, _ in holding]
     if not own:
         stale = next((old[(n, m.key)] for n in fig.sources if (n, m.key) in old), None)
         if stale is not None and not said_old:
             return "an old value: the sources give it as the previous one", stale
         return "", None  # found as a plain substring (an ID inside a word): nothing to judge
     if kind := rate_kind(text, m) if m.kind == "percent" else "":
-        called = [(s, ln, f) for ln, s in zip(lines, scores, strict=True) for f in ln.figures
+        # The same line first ("3.85% AER variable ... 3.78%": the row's own AER), then any.
+        called = [(s, ln, f) for s, ln in holding for f in ln.figures
+                  if f.kind == "percent" and rate_kind(ln.text, f) == kind] or \
+                 [(s, ln, f) for ln, s in zip(lines, scores, strict=True) for f in ln.figures
                   if f.kind == "percent" and rate_kind(ln.text, f) == kind]
         if called and not any(m.key in f.keys for _, _, f in called):
             score, line, rival = max(called, key=lambda r: r[0])
