@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lib.generation.grounding import check_grounding
 from lib.generation.lines import check_lines
 from lib.types import Chunk, Hit
@@ -41,31 +43,28 @@ def test_the_right_row_passes():
     assert g.passed, g
 
 
-def test_two_values_in_one_sentence_are_told_apart():
-    wrong = judged("What is Orbit Bank's SWIFT/BIC code?", "The SWIFT/BIC code is 04-62-19 [1].",
-                   CODES)
-    assert not wrong.passed and "ORBTGB2L" in wrong.figures[0].better
-    right = judged("Which sort code do business accounts use?",
-                   "Business accounts use 04-62-19 [1].", CODES)
-    assert right.passed, right
-
-
-def test_a_table_row_keeps_its_label():
-    wrong = judged("What does a replacement for a lost Orbit Metal card cost?",
-                   "It costs £12.99 [1].", FEES)
-    assert not wrong.passed and "£40" in wrong.figures[0].better
-    right = judged("What is the monthly plan fee for Orbit Metal?", "It is £12.99 a month [1].",
-                   FEES)
-    assert right.passed, right
-
-
-def test_an_old_value_given_as_current_is_flagged_but_not_when_called_old():
-    stale = judged("What is the monthly plan fee for Orbit Metal?", "It is £14.99 a month [1].",
-                   FEES)
-    assert not stale.passed and "old value" in stale.figures[0].better
-    said = judged("What is the monthly plan fee for Orbit Metal?",
-                  "It is £12.99 a month (previously £14.99) [1].", FEES)
-    assert said.passed, said
+@pytest.mark.parametrize("question, answer, source, better", [
+    # two values in one sentence are told apart
+    ("What is Orbit Bank's SWIFT/BIC code?", "The SWIFT/BIC code is 04-62-19 [1].", CODES,
+     "ORBTGB2L"),
+    ("Which sort code do business accounts use?", "Business accounts use 04-62-19 [1].", CODES,
+     None),
+    # a table row keeps its label
+    ("What does a replacement for a lost Orbit Metal card cost?", "It costs £12.99 [1].", FEES,
+     "£40"),
+    ("What is the monthly plan fee for Orbit Metal?", "It is £12.99 a month [1].", FEES, None),
+    # an old value given as current is flagged, but not when the answer calls it old
+    ("What is the monthly plan fee for Orbit Metal?", "It is £14.99 a month [1].", FEES,
+     "old value"),
+    ("What is the monthly plan fee for Orbit Metal?",
+     "It is £12.99 a month (previously £14.99) [1].", FEES, None),
+])
+def test_the_line_of_each_figure_is_judged(question, answer, source, better):
+    g = judged(question, answer, source)
+    if better is None:
+        assert g.passed, g
+    else:
+        assert not g.passed and better in g.figures[0].better, g
 
 
 def test_a_question_in_other_words_is_not_second_guessed():
