@@ -102,6 +102,22 @@ def test_a_retry_that_gives_up_falls_back_to_the_quote(fake, sample_store):
     assert answer.grounding.action == "quoted" and answer.citations
 
 
+def test_the_quote_keeps_the_retrys_greeting_when_the_first_answer_had_none(fake, sample_store,
+                                                                          tmp_path):
+    adapter = tmp_path / "style.gguf"
+    adapter.write_bytes(b"GGUF")
+    model = ChatModel(ModelSpec("Fake tuned", "local", "m", adapter=str(adapter)),
+                      server=FakeLocalServer(fake))
+    fake.replies.extend(["The fee is £99.50 [1].",
+                         "Thanks for your question. It is £77 [1]. This is not advice."])
+    stream = ask(QUESTION, sample_store, model, RagSettings())
+    list(stream)
+    answer = stream.answer
+    assert answer.grounding.action == "quoted" and answer.grounding.passed
+    assert answer.text.startswith("Thanks for your question. ")
+    assert answer.text.endswith("This is not advice.") and "£77" not in answer.text
+
+
 def test_a_retry_that_drops_the_figure_falls_back_to_the_quote(fake, sample_store):
     settings = RagSettings(context="sentences", post_check=True)
     answer, _ = answer_with(fake, sample_store, settings,

@@ -514,7 +514,8 @@ def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequen
     """One retry on the best excerpt alone; when its figures still fail, quote the sentence.
 
     The retry keeps the source's number (the excerpt is shown as [n]) so citations stay valid.
-    The quote keeps the `failed` answer's figure-free opening and closing sentences.
+    The quote keeps the `failed` answer's figure-free opening and closing sentences (the
+    retry's, when the failed one has none).
     """
     header = source_header(best.n, hits[best.n - 1])
     user = (f"Documentation:\n\n{header}\n{best.excerpt}\n\n{INSTRUCTION} "
@@ -538,7 +539,11 @@ def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequen
             (retried.figures or not mentions(failed)):
         return text, "retried"
     lead = ANSWER_PREFIX if guide else "The documentation says:"
+    # The model's own voice (a fine-tuned greeting, a closing line) from whichever of its
+    # two answers has it: the first may have opened straight with the wrong figure.
     opening, closing = figure_free_ends(failed)
+    if not (opening or closing) and not guide:  # guided answers start with the prefill
+        opening, closing = figure_free_ends(text)
     quote = f'{lead} "{best.sentence}" [{best.n}]'
     return " ".join(x for x in (opening, quote, closing) if x), "quoted"
 
