@@ -43,6 +43,18 @@ def chunk_from_row(chunk_id: str, text: str, meta: dict) -> Chunk:
                  int(meta["start"]), int(meta["end"]), text)
 
 
+def existing_server_collection(path: Path, shared: str = "") -> str | None:
+    """This index's collection name on a server if it has one yet (`shared` wins); never makes one."""
+    if shared:
+        if not _NAME_RE.fullmatch(shared):
+            raise RagLabError(f"RAGLAB_CHROMA_COLLECTION {shared!r} is not a valid Chroma name: "
+                              "use 3-500 letters, digits, '.', '_' or '-'.")
+        return shared
+    file = path / SERVER_COLLECTION_FILE
+    name = file.read_text(encoding="utf-8").strip() if file.is_file() else ""
+    return name or None
+
+
 def server_collection_name(path: Path, shared: str = "") -> str:
     """This index's collection name on a shared server, kept in `path` (made on first use).
 
@@ -50,16 +62,10 @@ def server_collection_name(path: Path, shared: str = "") -> str:
     the data dir (and with a set-aside index), so a new empty index never reuses it.
     `shared` (RAGLAB_CHROMA_COLLECTION) names one index that several instances share instead.
     """
-    if shared:
-        if not _NAME_RE.fullmatch(shared):
-            raise RagLabError(f"RAGLAB_CHROMA_COLLECTION {shared!r} is not a valid Chroma name: "
-                              "use 3-500 letters, digits, '.', '_' or '-'.")
-        return shared
+    name = existing_server_collection(path, shared)
+    if name:
+        return name
     file = path / SERVER_COLLECTION_FILE
-    if file.is_file():
-        name = file.read_text(encoding="utf-8").strip()
-        if name:
-            return name
     name = f"{COLLECTION}-{uuid.uuid4().hex[:16]}"
     tmp = file.with_suffix(".tmp")
     tmp.write_text(name, encoding="utf-8")
