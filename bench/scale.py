@@ -43,9 +43,16 @@ DIM = 384
 
 
 class RandomEmbedder:
-    """Random unit vectors, seeded by the text (so a text always gets the same vector)."""
+    """Random unit vectors, seeded by the text (so a text always gets the same vector).
 
-    name, dim = "random-unit-384", DIM
+    `name`: bench/ingest.py builds its 100k store under the real embedder's name, so the
+    real one can then ingest into it.
+    """
+
+    dim = DIM
+
+    def __init__(self, name: str = "random-unit-384"):
+        self.name = name
 
     def embed(self, texts, progress=None):
         out = np.stack([self.embed_query(t) for t in texts]) if texts else np.zeros((0, DIM))
@@ -123,11 +130,10 @@ def rss_mb() -> float:
 
 def run_backend(backend: str, n_chunks: int, n_queries: int, port: int | None) -> dict:
     """Everything for one backend, in this (child) process."""
-    from lib.config import ChromaServer
     from lib.index.store import Store
     from lib.retrieval.search import hybrid_search, keyword_search, vector_search
 
-    server = ChromaServer("127.0.0.1", port, collection="bench-scale") if port else None
+    server = server_for(port, "bench-scale")
     docs, words = corpus(n_chunks)
     embedder = RandomEmbedder()
     out: dict = {"backend": backend}
@@ -174,23 +180,17 @@ def run_backend(backend: str, n_chunks: int, n_queries: int, port: int | None) -
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--backends", default="embedded,server")
-    parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: one backend
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(run_backend(args.child, args.chunks, args.queries, args.port)))
-        return
+def run_children(script: str, backends: str, args: list[str]) -> dict[str, dict]:
+    """Run `script --child BACKEND *args` once per backend (a `chroma run` for "server").
+
+    Each child prints figures, then one JSON line: its result. Used by bench/search.py and
+    bench/ingest.py for their 100k-chunk modes too.
+    """
     from tests.chroma_server import CHROMA, free_port, stop, wait_ready
 
     results = {}
-    for backend in args.backends.split(","):
-        cmd = [sys.executable, __file__, "--child", backend, "--chunks", str(args.chunks),
-               "--queries", str(args.queries)]
+    for backend in backends.split(","):
+        cmd = [sys.executable, script, "--child", backend, *args]
         proc, tmp = None, tempfile.TemporaryDirectory(prefix="bench-chroma-")
         try:
             if backend == "server":
@@ -202,17 +202,49 @@ def main() -> None:
                                             stdout=handle, stderr=subprocess.STDOUT)
                 wait_ready(proc, port, log)
                 cmd += ["--port", str(port)]
-            child = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            child = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
             sys.stdout.write("".join(child.stdout.splitlines(True)[:-1]))
             if child.returncode != 0:
-                raise SystemExit(f"{backend} failed:\n{child.stderr[-3000:]}")
+                raise SystemExit(f"{backend} failed (exit {child.returncode})")
             results[backend] = json.loads(child.stdout.splitlines()[-1])
         finally:
             if proc is not None:
                 stop(proc)
             tmp.cleanup()
-    print(json.dumps({"chunks_target": args.chunks, "vectors": "random unit (no embedder)",
-                      **results}))
+    return results
+
+
+def child_options(parser: argparse.ArgumentParser) -> None:
+    """The options a child run of `run_children` gets (internal)."""
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+
+
+def server_for(port: int | None, collection: str):  # -> ChromaServer | None
+    """The child's Chroma server (None: embedded)."""
+    from lib.config import ChromaServer
+
+    return ChromaServer("127.0.0.1", port, collection=collection) if port else None
+
+
+def scale_figures(chunks: int, queries: int, backends: str) -> dict:
+    """This benchmark for each backend, as one JSON-ready dict."""
+    results = run_children(str(Path(__file__).resolve()), backends,
+                           ["--chunks", str(chunks), "--queries", str(queries)])
+    return {"chunks_target": chunks, "vectors": "random unit (no embedder)", **results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--backends", default="embedded,server")
+    child_options(parser)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_backend(args.child, args.chunks, args.queries, args.port)))
+        return
+    print(json.dumps(scale_figures(args.chunks, args.queries, args.backends)))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search.py [--dataset ../shared/datasets/scifact] [--queries 100]
     .venv/bin/python bench/search.py --analyzer     # SciFact nDCG@10 per analyzer variant
+    .venv/bin/python bench/search.py --at-scale [--chunks 100000] [--backends embedded,server]
 
 ~5k: SciFact abstracts (title + text) written as Markdown files, 50 abstracts per file (one
 section each, so chunks never cross abstracts), ingested through Store.ingest with the real
@@ -11,6 +12,8 @@ lines, so every copy is a new document with new chunk ids but identical chunk te
 goes through Store.ingest without re-embedding; queries are always embedded for real.
 Queries: SciFact test-split claims. Latency includes the query embedding (vector, hybrid);
 `embed_query` and `vector_query` (Chroma alone, vector given) are the parts of a vector search.
+--at-scale runs bench/scale.py's measurement (synthetic text, random vectors, built through the
+Store) on each backend, embedded and a `chroma run` server: search latency at 100k chunks.
 The last line is one JSON object.
 """
 
@@ -257,7 +260,16 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--skip-50k", action="store_true")
     parser.add_argument("--analyzer", action="store_true", help="measure analyzer variants instead")
+    parser.add_argument("--at-scale", action="store_true",
+                        help="search at --chunks on each of --backends (bench/scale.py)")
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--backends", default="embedded,server")
     args = parser.parse_args()
+    if args.at_scale:
+        from bench.scale import scale_figures
+
+        print(json.dumps(scale_figures(args.chunks, args.queries, args.backends)))
+        return
     if not (args.dataset / "corpus.jsonl.gz").is_file():
         print(f"SciFact not found at {args.dataset}: skipped")
         print(json.dumps({"skipped": "scifact dataset not found"}))

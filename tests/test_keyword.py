@@ -34,6 +34,21 @@ def test_analyze_flags_turn_off_stemming_and_stop_words() -> None:
     assert analyze("the savings", stop_words=False) == ["the", "save"]
 
 
+def test_the_memoised_token_path_gives_the_same_terms_cold_and_warm() -> None:
+    from lib.retrieval import keyword
+
+    text = ("Fees for OB-7731 and ISO-20022: the customer's 12.99 savings, v2.3.1 "
+            "accounts, the café's Straße. ") * 3
+    expected = ["fee", "ob-7731", "ob", "7731", "iso-20022", "iso", "20022", "custom",
+                "12.99", "12", "99", "save", "v2.3.1", "v2", "3", "1", "account", "café",
+                "strass"] * 3
+    keyword._default_terms.cache_clear()
+    assert analyze(text) == expected  # cold
+    assert analyze(text) == expected  # every token from the cache
+    assert analyze(text, stem=True, stop_words=True) == expected
+    assert keyword._default_terms.cache_info().maxsize is not None  # bounded
+
+
 def test_exact_id_is_findable_whole_and_by_its_parts() -> None:
     index = KeywordIndex()
     index.add(

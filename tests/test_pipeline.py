@@ -9,7 +9,7 @@ import pytest
 from lib.config import Settings, load_settings
 from lib.index.store import Store
 from lib.ingest import pipeline
-from lib.ingest.chunking import min_chunks_estimate, split_document
+from lib.ingest.chunking import may_exceed, min_chunks_estimate, split_document
 from lib.ingest.documents import parse_document
 from lib.ingest.pipeline import DEFAULT_MAX_CHUNKS
 from tests.test_store import PoisonedEmbedder, doc
@@ -117,3 +117,19 @@ def test_the_20_mb_one_line_file_of_issue_15_is_refused_in_seconds_at_the_defaul
     assert chunked == ["card.txt"] and card.status == "ingested"
     assert counting.texts == card.chunks  # nothing of the big file was embedded
     store.close()
+
+
+def test_the_estimate_is_skipped_only_where_it_cannot_refuse_or_costs_as_much_as_chunking():
+    from lib.types import ChunkSettings
+
+    chunking = ChunkSettings(128, 16)
+    small = parse_document("small.txt", one_line(3_000))
+    assert not may_exceed(small, 1)  # tokenized whole either way: the exact count decides
+    big = parse_document("big.txt", one_line(400_000))
+    assert may_exceed(big, DEFAULT_MAX_CHUNKS) and may_exceed(big, 1_000)
+    # 100k characters, mostly blank lines: chunks <= non-space characters, so a limit above
+    # them can never be reached
+    sparse = parse_document("sparse.txt", b"\n\n".join([b"Fee."] * 20_000))
+    non_space = len(sparse.pages[0].text.replace("\n", "").replace(" ", ""))
+    assert not may_exceed(sparse, non_space) and may_exceed(sparse, non_space - 1)
+    assert len(split_document(sparse, chunking)) <= non_space

@@ -237,13 +237,27 @@ def test_an_index_refuses_another_embedder(store: Store, embedder) -> None:
         Store(store.data_dir, other, chroma_server=store.chroma_server)
     assert embedder.name in info.value.reason and other.name in info.value.reason
     assert "re-index" in info.value.reason
-    # (on a server the data dir holds a copy of the registry under server-cache/)
-    assert read_index_info(store._home)["embedder"] == embedder.name
+    assert read_index_info(store.data_dir, store.chroma_server).embedder == embedder.name
     rebuilt = Store.rebuild(store.data_dir, other, chroma_server=store.chroma_server)
     assert rebuilt.embedder_name == other.name and rebuilt.n_documents == 2
     assert rebuilt.check_consistency() == []
     assert top_doc(rebuilt, other, "premium debit card") == "card.txt"
     rebuilt.close()
+
+
+def test_index_info_reports_the_index_the_data_dir_would_open(store: Store, embedder) -> None:
+    server = store.chroma_server
+    store.ingest(files("savings", "card"))
+    store.close()  # server mode: the local copy is saved on close
+    info = read_index_info(store.data_dir, server)
+    assert (info.embedder, info.documents, info.chunks) == (embedder.name, 2, store.n_chunks)
+    assert info.chunk_settings == store.chunk_settings
+    assert info.backend == ("embedded" if server is None else "server")
+    if server is not None:  # the data dir holds no embedded index of its own
+        assert read_index_info(store.data_dir) is None
+        fresh = store.data_dir.parent / "fresh"
+        assert read_index_info(fresh, server) is None  # no collection name made by looking
+        assert not (fresh / "chroma").exists()
 
 
 def test_an_empty_index_adopts_a_new_embedder(isolated_data_dir: Path, embedder,

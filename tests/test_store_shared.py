@@ -5,6 +5,8 @@ In one process for speed; tests/test_two_instances.py runs them as two processes
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -133,3 +135,88 @@ def test_a_bad_shared_collection_name_is_one_readable_error(tmp_path: Path, embe
     with pytest.raises(RagLabError) as info:
         Store(tmp_path / "x", embedder, chroma_server=bad)
     assert "RAGLAB_CHROMA_COLLECTION" in info.value.reason and "\n" not in info.value.reason
+
+
+def log_catalogs(store: Store, n: int = 2) -> list[ServerCatalog]:
+    """`n` catalogs of the store's shared index, as n other instances hold them."""
+    return [ServerCatalog(store._chroma.client, store._chroma.name) for _ in range(n)]
+
+
+def test_the_change_log_is_compacted_and_its_stamp_never_repeats(pair, monkeypatch) -> None:
+    from lib.index import server_catalog
+
+    monkeypatch.setattr(server_catalog, "COMPACT_AT", 4)
+    a, _ = pair
+    one, two = log_catalogs(a)
+    stamps = [one.stamp()]
+    for n in range(23):
+        (one if n % 3 else two).bump("test")
+        stamps.append(two.stamp())
+    assert stamps == list(range(stamps[0], stamps[0] + 24))  # +1 per change, as a count was
+    assert one._log.count() <= 5  # compacted: the log no longer grows with every change
+    # A compactor that died after writing its base row: the stamp keeps its value, and the
+    # next compaction deletes what that base row stands for.
+    rows = one._log_rows()
+    one._log.add(ids=[server_catalog.BASE + "dead"], embeddings=[[1.0]],
+                 documents=[json.dumps(sorted(server_catalog._counted(rows)))],
+                 metadatas=[{"op": "base", "worth": server_catalog._stamp(rows), "at": 0.0}])
+    assert two.stamp() == stamps[-1]
+    two.compact()
+    assert two.stamp() == stamps[-1] and one._log.count() == 1
+
+
+def test_concurrent_writers_and_compactors_never_move_the_stamp_back(pair, monkeypatch) -> None:
+    from lib.index import server_catalog
+
+    monkeypatch.setattr(server_catalog, "COMPACT_AT", 3)
+    a, _ = pair
+    writers, reader = log_catalogs(a, 2), log_catalogs(a, 1)[0]
+    start, seen, errors = reader.stamp(), [], []
+    done = threading.Event()
+
+    def write(catalog: ServerCatalog) -> None:
+        try:
+            for _ in range(15):
+                catalog.bump("test")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(reader.stamp())
+
+    threads = [threading.Thread(target=write, args=(c,)) for c in writers]
+    watcher = threading.Thread(target=read)
+    watcher.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    watcher.join()
+    assert not errors
+    assert seen == sorted(seen)  # never back, so never a value seen before a change
+    assert reader.stamp() == start + 30 and len(seen) > 5  # also when both compact at once
+    assert reader._log.count() <= 4
+
+
+def test_an_instance_syncs_correctly_across_compactions(pair, monkeypatch) -> None:
+    from lib.index import server_catalog
+
+    monkeypatch.setattr(server_catalog, "COMPACT_AT", 3)
+    monkeypatch.setattr(shared, "SYNC_INTERVAL_S", 0.0)
+    a, b = pair
+    a.ingest(files("savings"))
+    assert names(b) == {"savings.txt"}  # b has synced at a stamp
+    for topic in ("card", "fx", "api"):  # one change each: compactions in between
+        a.ingest(files(topic))
+    fx = next(d.doc_id for d in a.documents() if d.name == "fx.txt")
+    a.delete(fx)
+    assert a._shared._log.count() <= 4
+    assert names(b) == names(a) == {"savings.txt", "card.txt", "api.txt"}
+    assert {c.id for c in b.chunks()} == {c.id for c in a.chunks()}
+    assert b.chunk(b.keyword_query("v2.3.1", 1)[0][0]).doc_name == "api.txt"
+    assert b.keyword_query("ISO-20022", 5) == []
+    b.ingest(files("fx"))
+    assert names(a) == {"savings.txt", "card.txt", "api.txt", "fx.txt"}
+    assert a.check_consistency() == [] and b.check_consistency() == []

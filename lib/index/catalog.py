@@ -6,6 +6,7 @@ Layout under the data dir:
     index/keyword.npz      the BM25 index (lib.retrieval.keyword)
     docs/<doc_id>.json     parsed pages, so re-indexing works without the original files
     chroma/                the vectors (lib.index.chroma)
+Server mode keeps registry.json and index/ as a local copy under server-cache/<collection>/.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib.config import ChromaServer
+from lib.index.chroma import existing_server_collection
 from lib.io import atomic_write_json
 from lib.types import (
     Chunk,
@@ -120,18 +123,35 @@ def embedder_mismatch(built_with: str | None, current: str) -> EmbedderMismatchE
     )
 
 
-def read_index_info(data_dir: Path) -> dict[str, Any] | None:
-    """What built the index in `data_dir` (embedder, chunk settings, counts), without opening it."""
-    path = Path(data_dir) / "registry.json"
+@dataclass(frozen=True)
+class IndexInfo:
+    """What built an index and how big it is, read from its files without opening it."""
+
+    embedder: str | None
+    chunk_settings: ChunkSettings
+    documents: int
+    chunks: int
+    backend: str  # "embedded" | "server" (then: this data dir's copy, as of its last sync)
+
+
+def read_index_info(data_dir: Path, chroma_server: ChromaServer | None = None) -> IndexInfo | None:
+    """The index a Store on `data_dir` (and `chroma_server`, if set) would open; None if none yet.
+
+    Server mode reads the data dir's local copy (<data>/server-cache/<name>/), which is saved
+    at most every 30 s (lib.index.shared.CACHE_SAVE_S) and on close: no request, so it may lag other instances.
+    """
+    data_dir = Path(data_dir)
+    home, backend = data_dir, "embedded"
+    if chroma_server is not None:
+        name = existing_server_collection(data_dir / "chroma", chroma_server.collection)
+        if name is None:
+            return None
+        home, backend = data_dir / "server-cache" / name, "server"
+    path = home / "registry.json"
     if not path.is_file():
         return None
     reg = load_registry(path)
-    return {
-        "embedder": reg.embedder,
-        "chunk_settings": reg.chunk_settings,
-        "documents": len(reg.documents),
-        "chunks": reg.n_chunks,
-    }
+    return IndexInfo(reg.embedder, reg.chunk_settings, len(reg.documents), reg.n_chunks, backend)
 
 
 def save_chunk_table(path: Path, chunks: dict[str, Chunk]) -> None:

@@ -5,8 +5,17 @@ Two companion collections next to the chunk vectors `<name>`:
                  progress); one row per *complete* document (metadata: its DocumentRecord,
                  document: its parsed pages as JSON); one "pending-<doc_id>" row per
                  document being written, with the time its writer started.
-    <name>-log   one row per change (commit, delete, clear, re-index), never removed: its
-                 count is the index's version stamp.
+    <name>-log   one row per change (commit, delete, clear, re-index), folded from time to
+                 time into "base" rows; what the rows add up to is the version stamp.
+The stamp must never repeat a value once changes happened (an instance compares it for
+equality with the one it last synced at), yet Chroma has no transactions, so compaction never
+deletes a counted row. It adds a base row naming the rows it read as counted and worth the
+stamp it read; named rows stop counting at once. The stamp is the largest counted base's
+worth plus the counted change rows, i.e. the changes ever made, also while two instances
+compact at once (a base's worth is the change count at its read, so the latest read wins,
+and the changes after it are named by no base yet). Then rows a present base names are
+deleted, leaves first, which changes nothing either; a compactor that dies midway leaves
+rows the next one deletes.
 Rows carry a 1-dim placeholder vector: Chroma wants a vector per row (and would otherwise
 try to download its default embedder).
 """
@@ -24,8 +33,19 @@ from lib.types import ChunkSettings, DocumentRecord, ParsedDocument
 
 SETTINGS_ID = "settings"
 PENDING = "pending-"
+BASE = "base-"  # log rows standing for compacted ones
+COMPACT_AT = 50  # log rows past which a writer compacts (the stamp reads every row)
+_SWEEPS = 4
 _PLACEHOLDER = [1.0]
 _RECORD_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """A change-log row: a change (worth None) or a base worth `worth` changes, naming rows."""
+
+    worth: int | None
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -55,13 +75,39 @@ class ServerCatalog:
     # ------------------------------------------------------------------ version stamp
 
     def stamp(self) -> int:
-        """The number of changes ever made (one cheap request): differs = someone wrote."""
-        return int(self._log.count())
+        """The number of changes ever made (one request: the log is kept short)."""
+        return _stamp(self._log_rows())
 
     def bump(self, op: str) -> None:
         """Record one change (unique id, so concurrent writers never overwrite each other)."""
         self._log.add(ids=[uuid.uuid4().hex], embeddings=[_PLACEHOLDER],
                       metadatas=[{"op": op, "at": time.time()}])
+        if self._log.count() > COMPACT_AT:
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the counted log rows into one base row, then delete what it stands for."""
+        rows = self._log_rows()
+        counted = _counted(rows)
+        if len(counted) > 1:
+            self._log.add(ids=[BASE + uuid.uuid4().hex], embeddings=[_PLACEHOLDER],
+                          documents=[json.dumps(sorted(counted))],
+                          metadatas=[{"op": "base", "worth": _stamp(rows), "at": time.time()}])
+        for _ in range(_SWEEPS):  # a few rounds: bases naming older bases go leaves first
+            rows = self._log_rows()
+            named = set().union(*(r.names for r in rows.values()))
+            # Deleting a row is safe once nothing it names is left: nothing starts counting.
+            done = sorted(i for i in named & rows.keys() if not set(rows[i].names) & rows.keys())
+            if not done:
+                return
+            self._log.delete(ids=done)
+
+    def _log_rows(self) -> dict[str, LogRow]:
+        """Every log row by id, in one consistent read."""
+        res = self._log.get(include=["metadatas", "documents"])
+        return {i: LogRow(int(meta["worth"]), tuple(json.loads(doc))) if i.startswith(BASE)
+                else LogRow(None, ()) for i, meta, doc
+                in zip(res["ids"], res["metadatas"], res["documents"])}
 
     # ------------------------------------------------------------------ settings
 
@@ -129,3 +175,17 @@ class ServerCatalog:
     def _upsert(self, ids: list[str], documents: list[str], metadatas: list[dict]) -> None:
         self._docs.upsert(ids=ids, embeddings=[_PLACEHOLDER] * len(ids), documents=documents,
                           metadatas=metadatas)
+
+
+
+def _counted(rows: dict[str, LogRow]) -> dict[str, LogRow]:
+    """The rows no present base names."""
+    named = set().union(*(r.names for r in rows.values()))
+    return {i: r for i, r in rows.items() if i not in named}
+
+
+def _stamp(rows: dict[str, LogRow]) -> int:
+    """The largest counted base's worth plus the counted change rows (see the module docstring)."""
+    counted = _counted(rows).values()
+    return (max((r.worth for r in counted if r.worth is not None), default=0)
+            + sum(r.worth is None for r in counted))

@@ -10,7 +10,8 @@ Server mode (`chroma_server`): several processes (app instances, any data dirs n
 same collection via RAGLAB_CHROMA_COLLECTION) share one index, and the Chroma server is the
 source of truth (lib/index/server_catalog.py): chunk text and place are in the vectors'
 metadata; each complete document has a row (its record + parsed pages) in `<name>-docs`;
-`<name>-log` gets one row per change, and its count is the version stamp. Each Store keeps
+`<name>-log` gets one row per change (compacted: lib/index/server_catalog.py), and the number
+of changes is the version stamp. Each Store keeps
 a local copy (registry, chunk table, BM25) under <data>/server-cache/<name>/, which is only
 a cache. Reads check the stamp at most once a second (SYNC_INTERVAL_S, one `count()`); when
 it moved, the copy is diffed against the rows and only new or changed documents' chunks are

@@ -123,6 +123,22 @@ def min_chunks_estimate(
     return -(-tokens // settings.size)
 
 
+def may_exceed(doc: ParsedDocument, limit: int) -> bool:
+    """Is `min_chunks_estimate` worth running before `split_document` against `limit` chunks?
+
+    No when the text provably cannot make more: every chunk takes at least one new unit,
+    and units are disjoint spans each holding a non-space character, so chunks <= non-space
+    characters. No either when the text is small enough that the estimate would tokenize
+    all of it: chunking then costs the same and gives the exact count.
+    """
+    texts = [page.text for page in doc.pages if page.text]
+    if sum(map(len, texts)) <= _SAMPLES * _SAMPLE_CHARS:
+        return False
+    # ASCII whitespace only: uncounted Unicode spaces can only overstate the bound.
+    non_space = sum(len(t) - sum(map(t.count, " \t\n\r\x0b\x0c")) for t in texts)
+    return non_space > limit
+
+
 def count_all(texts: Sequence[str], count_tokens: Counter) -> list[int]:
     """Token counts of many texts; the default MiniLM counter runs in large batches."""
     if count_tokens is not _tokenizer.count_tokens:

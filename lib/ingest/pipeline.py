@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lib.ingest.chunking import doc_id_for, min_chunks_estimate, split_document
+from lib.ingest.chunking import doc_id_for, may_exceed, min_chunks_estimate, split_document
 from lib.ingest.documents import display_name, parse_document
 from lib.types import (
     Chunk,
@@ -214,8 +214,11 @@ def prepare(
             continue
         try:
             doc = parse_document(name, data, max_bytes=max_bytes)
-            # Estimated before chunking (seconds on a huge file) and embedding (minutes).
-            check_chunk_limit(name, min_chunks_estimate(doc, settings), max_chunks, estimate=True)
+            # Estimated before chunking (seconds on a huge file) and embedding (minutes);
+            # skipped where it cannot refuse or costs as much as chunking (most files).
+            if may_exceed(doc, max_chunks):
+                check_chunk_limit(name, min_chunks_estimate(doc, settings), max_chunks,
+                                  estimate=True)
             chunks = split_document(doc, settings)
             check_chunk_limit(name, len(chunks), max_chunks, estimate=False)
         except DocumentError as exc:

@@ -24,6 +24,7 @@ exception, for tiny corpora where rank-bm25 can only score <= 0 (see `_idf`).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import threading
@@ -83,22 +84,32 @@ def _term(word: str, stem: bool, stop_words: bool) -> str | None:
     return _stem(word) if stem and word.isalpha() else word
 
 
+def _token_terms(token: str, stem: bool = True, stop_words: bool = True) -> tuple[str, ...]:
+    """One TOKEN_RE match -> its index terms (the whole identifier first, then its parts)."""
+    parts = _PART.findall(token)
+    terms = [token] if len(parts) > 1 and token not in STOP_WORDS else []  # exact, unstemmed
+    for part in parts:
+        term = _term(part, stem, stop_words)
+        if term is not None:
+            terms.append(term)
+    return tuple(terms)
+
+
+# The default flags' whole per-token path, memoised: a chunk's tokens mostly repeat earlier
+# ones, and this was most of the ingest commit thread's Python time (the BM25 analysis
+# beside Chroma's add). Bounded, so a stream of unique IDs cannot grow it without limit.
+_default_terms = lru_cache(maxsize=200_000)(_token_terms)
+
+
 def analyze(text: str, *, stem: bool = True, stop_words: bool = True) -> list[str]:
     """Text -> index terms (see the module docstring; the flags exist to measure them)."""
     text = _POSSESSIVE.sub(
         "", unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
     )
-    terms: list[str] = []
-    for match in TOKEN_RE.finditer(text):
-        token = match.group()
-        parts = _PART.findall(token)
-        if len(parts) > 1 and token not in STOP_WORDS:
-            terms.append(token)  # the exact identifier, unstemmed
-        for part in parts:
-            term = _term(part, stem, stop_words)
-            if term is not None:
-                terms.append(term)
-    return terms
+    tokens = TOKEN_RE.findall(text)  # no capturing groups: whole matches
+    if stem and stop_words:
+        return list(itertools.chain.from_iterable(map(_default_terms, tokens)))
+    return [t for token in tokens for t in _token_terms(token, stem, stop_words)]
 
 
 @dataclass(frozen=True)
