@@ -177,7 +177,7 @@ class Store(SharedMixin, MaintenanceMixin):
         if self._keyword_file.path.is_file():
             try:
                 return self._keyword_file.load()
-            except (IndexMismatchError, OSError, ValueError, KeyError) as exc:
+            except (IndexMismatchError, OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("keyword index not loadable (%s): rebuilding from the chunk table", exc)
         index = KeywordIndex()
         if self._chunks:
