@@ -41,7 +41,8 @@ def main(argv: list[str]) -> None:
     from lib.index import store as store_module
     from lib.ingest import pipeline
     from lib.retrieval.embeddings import get_embedder
-    from lib.retrieval.keyword import KeywordIndex
+    from lib.index.catalog import ChunkTableFile
+    from lib.retrieval.keyword_file import KeywordFile
 
     one_each = pipeline.groups
     # One commit per document, so a kill can fall between two documents' commits.
@@ -51,8 +52,8 @@ def main(argv: list[str]) -> None:
         "chroma-added": (chroma.ChromaIndex, "add"),
         "chroma-deleted": (chroma.ChromaIndex, "delete"),
         "pages-saved": (store_module, "save_parsed"),
-        "table-saved": (store_module, "save_chunk_table"),
-        "keyword-saved": (KeywordIndex, "save"),
+        "table-saved": (ChunkTableFile, "save"),
+        "keyword-saved": (KeywordFile, "save"),
         "registry-saved": (store_module, "save_registry"),
     }
     embedder = get_embedder(load_settings(env={}))

@@ -3,7 +3,8 @@
 Layout under the data dir:
     registry.json          format version, embedder, chunk settings, documents (the source of truth)
     index/chunks.json      the chunk table: each chunk's text and place (Hits need no Chroma trip)
-    index/keyword.npz      the BM25 index (lib.retrieval.keyword)
+    index/chunks.json.log  its journal: what each save added and dropped (ChunkTableFile)
+    index/keyword.npz      the BM25 index (lib.retrieval.keyword), + keyword.npz.log (its journal)
     docs/<doc_id>.json     parsed pages, so re-indexing works without the original files
     chroma/                the vectors (lib.index.chroma)
 Server mode keeps registry.json and index/ as a local copy under server-cache/<collection>/.
@@ -12,6 +13,7 @@ Server mode keeps registry.json and index/ as a local copy under server-cache/<c
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 from lib.config import ChromaServer
 from lib.index.chroma import existing_server_collection
 from lib.io import atomic_write_json
+from lib.journal import JournaledFile, delta
 from lib.types import (
     Chunk,
     ChunkSettings,
@@ -154,19 +157,48 @@ def read_index_info(data_dir: Path, chroma_server: ChromaServer | None = None) -
     return IndexInfo(reg.embedder, reg.chunk_settings, len(reg.documents), reg.n_chunks, backend)
 
 
-def save_chunk_table(path: Path, chunks: dict[str, Chunk]) -> None:
-    """Write the chunk table (rows of the Chunk fields) atomically."""
-    rows = [[getattr(c, f) for f in _CHUNK_FIELDS] for c in chunks.values()]
-    atomic_write_json(path, {"format": FORMAT_VERSION, "fields": _CHUNK_FIELDS, "rows": rows})
+class ChunkTableFile(JournaledFile):
+    """The chunk table on disk: index/chunks.json (base) + chunks.json.log (journal, lib.journal).
+
+    A save appends the chunks added and dropped since the last load or save. A base without
+    a token (written before journals existed) is read as is and rewritten on the first save.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self._saved: dict[str, Chunk] = {}
+
+    def load(self) -> dict[str, Chunk]:
+        """The table (empty when missing): the base, then the journal's changes in order."""
+        raw = _read_json(self.path, "chunk table") if self.path.is_file() else {}
+        chunks = _rows_to_chunks(raw.get("fields"), raw.get("rows", []))
+        for entry in self._entries(raw.get("token")):
+            for i in entry.get("drop", []):
+                chunks.pop(i, None)
+            chunks.update(_rows_to_chunks(entry.get("fields"), entry.get("add", [])))
+        self._saved = dict(chunks)
+        return chunks
+
+    def save(self, chunks: dict[str, Chunk]) -> None:
+        """Append what changed since the last load or save (fsynced), or rewrite the base."""
+        added, dropped = delta(chunks, self._saved)
+        if not added and not dropped:
+            return
+        entry = {"fields": _CHUNK_FIELDS, "drop": dropped,
+                 "add": _chunk_rows(chunks[i] for i in added)}
+        self._store(entry, len(added) + len(dropped), len(chunks), lambda token: atomic_write_json(
+            self.path, {"format": FORMAT_VERSION, "token": token, "fields": _CHUNK_FIELDS,
+                        "rows": _chunk_rows(chunks.values())}))
+        self._saved = dict(chunks)
 
 
-def load_chunk_table(path: Path) -> dict[str, Chunk]:
-    """Read the chunk table (empty when missing)."""
-    if not path.is_file():
-        return {}
-    raw = _read_json(path, "chunk table")
-    fields = raw.get("fields")
-    return {row[0]: Chunk(**dict(zip(fields, row))) for row in raw.get("rows", [])}
+def _chunk_rows(chunks: Iterable[Chunk]) -> list[list[Any]]:
+    return [[getattr(c, f) for f in _CHUNK_FIELDS] for c in chunks]
+
+
+def _rows_to_chunks(fields: Sequence[str] | None, rows: list[list[Any]]) -> dict[str, Chunk]:
+    names = fields or _CHUNK_FIELDS
+    return {row[0]: Chunk(**dict(zip(names, row))) for row in rows}
 
 
 def parsed_to_dict(doc: ParsedDocument) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from dataclasses import replace
 from lib.index.catalog import (
     Registry,
     embedder_mismatch,
-    load_chunk_table,
     load_parsed,
     load_registry,
 )
@@ -88,7 +87,7 @@ class SharedMixin:
     def _load_cache(self) -> None:
         """The local copy, or an empty one if missing, unreadable or not self-consistent."""
         try:
-            reg, chunks = load_registry(self._registry_path), load_chunk_table(self._table_path)
+            reg, chunks = load_registry(self._registry_path), self._table_file.load()
         except IndexMismatchError as exc:
             log.warning("local copy of the shared index unreadable (%s): refetching", exc.reason)
             reg, chunks = Registry(), {}

@@ -39,12 +39,11 @@ import numpy as np
 
 from lib.config import ChromaServer
 from lib.index.catalog import (
+    ChunkTableFile,
     embedder_mismatch,
-    load_chunk_table,
     load_parsed,
     load_registry,
     read_index_info,
-    save_chunk_table,
     save_parsed,
     save_registry,
 )
@@ -58,6 +57,7 @@ from lib.ingest.pipeline import DEFAULT_MAX_CHUNKS, ingest_files
 from lib.io import fsync_files
 from lib.retrieval.embeddings import Embedder
 from lib.retrieval.keyword import KeywordIndex
+from lib.retrieval.keyword_file import KeywordFile
 from lib.types import (
     Chunk,
     ChunkSettings,
@@ -135,7 +135,7 @@ class Store(SharedMixin, MaintenanceMixin):
         self._state_lock = threading.RLock()  # short: in-memory tables while being changed
         self._pending = 0  # vectors added to Chroma whose chunks are not in the table yet
         self._unsynced: list[Path] = []  # docs/ files written since the last _persist
-        self._home = data_dir  # where registry.json and index/ live (server mode: a cache dir)
+        self._set_home(data_dir)
         if chroma_server is not None:
             self._open_server(chunk_settings, chroma_server, check_embedder)
             return
@@ -149,7 +149,7 @@ class Store(SharedMixin, MaintenanceMixin):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._chroma = ChromaIndex(self.data_dir / "chroma", chroma_server)
         try:
-            self._chunks = load_chunk_table(self._table_path)
+            self._chunks = self._table_file.load()
             self._keyword = self._load_keyword()
             if not reg.documents and reg.embedder != embedder.name:
                 self._adopt_embedder()
@@ -164,7 +164,7 @@ class Store(SharedMixin, MaintenanceMixin):
         """Server mode: the server holds the truth, the data dir a cache (lib.index.shared)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._chroma = ChromaIndex(self.data_dir / "chroma", server)
-        self._home = self.data_dir / "server-cache" / self._chroma.name
+        self._set_home(self.data_dir / "server-cache" / self._chroma.name)
         try:
             if not self._open_shared(chunk_settings, check_embedder):
                 self._recover()
@@ -174,15 +174,15 @@ class Store(SharedMixin, MaintenanceMixin):
 
     def _load_keyword(self) -> KeywordIndex:
         """The saved BM25 index, or one rebuilt from the chunk table if missing or outdated."""
-        if self._keyword_path.is_file():
+        if self._keyword_file.path.is_file():
             try:
-                return KeywordIndex.load(self._keyword_path)
-            except (IndexMismatchError, OSError, ValueError, KeyError) as exc:
+                return self._keyword_file.load()
+            except (IndexMismatchError, OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("keyword index not loadable (%s): rebuilding from the chunk table", exc)
         index = KeywordIndex()
         if self._chunks:
             index.add(list(self._chunks), [c.text for c in self._chunks.values()])
-            index.save(self._keyword_path)
+            self._keyword_file.save(index)
         return index
 
     def _adopt_embedder(self) -> None:
@@ -220,17 +220,15 @@ class Store(SharedMixin, MaintenanceMixin):
 
     # ------------------------------------------------------------------ paths
 
+    def _set_home(self, home: Path) -> None:
+        """Where registry.json and index/ live (server mode: a cache dir)."""
+        self._home = home
+        self._table_file = ChunkTableFile(home / "index" / "chunks.json")
+        self._keyword_file = KeywordFile(home / "index" / "keyword.npz")
+
     @property
     def _registry_path(self) -> Path:
         return self._home / "registry.json"
-
-    @property
-    def _table_path(self) -> Path:
-        return self._home / "index" / "chunks.json"
-
-    @property
-    def _keyword_path(self) -> Path:
-        return self._home / "index" / "keyword.npz"
 
     def _doc_path(self, doc_id: str) -> Path:
         return self.data_dir / "docs" / f"{doc_id}.json"
@@ -401,12 +399,16 @@ class Store(SharedMixin, MaintenanceMixin):
         self._unsynced.extend(written)
 
     def _persist(self) -> None:
-        """Parsed pages, chunk table and keyword index first, registry (the truth) last."""
+        """Parsed pages, chunk table and keyword index first, registry (the truth) last.
+
+        The table and BM25 files append only what changed (lib.journal): a batch's cost
+        does not grow with the index.
+        """
         fsync_files(self._unsynced)
         self._unsynced = []
         with self._state_lock:
-            save_chunk_table(self._table_path, self._chunks)
-            self._keyword.save(self._keyword_path)
+            self._table_file.save(self._chunks)
+            self._keyword_file.save(self._keyword)
             save_registry(self._registry_path, self._reg)
 
     def _remove_chunks(self, ids: Sequence[str]) -> None:

@@ -34,11 +34,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import snowballstemmer
 
 from lib.io import atomic_write_bytes
+from lib.journal import delta
 from lib.types import IndexMismatchError
 
 ANALYZER_VERSION = 1  # bump when analyze() changes: a saved index then refuses to load
@@ -123,6 +125,14 @@ class _Postings:
     position: dict[str, int]  # chunk id -> its index in `ids`
 
 
+@dataclass(frozen=True)
+class KeywordState:
+    """What a saved copy of an index held: its chunks' analysed terms and vocabulary size."""
+
+    docs: dict[str, tuple[np.ndarray, np.ndarray, int]]
+    n_terms: int
+
+
 class KeywordIndex:
     """BM25 index over chunk texts; add/remove mark it dirty and the next search rebuilds once."""
 
@@ -193,13 +203,43 @@ class KeywordIndex:
         postings, scores = self._score(query)
         return {i: float(scores[postings.position[i]]) for i in ids if i in postings.position}
 
-    def save(self, path: Path) -> None:
-        """Write the index atomically (npz + JSON header, no pickle)."""
+    def state(self) -> KeywordState:
+        """A snapshot to diff a later `changes` against (cheap: references, not copies)."""
+        with self._lock:
+            return KeywordState(dict(self._docs), len(self._terms))
+
+    def changes(self, since: KeywordState) -> tuple[dict[str, Any], int]:
+        """A journal entry of what changed since `since` (same index object), and how many chunks."""
+        with self._lock:
+            added, dropped = delta(self._docs, since.docs)
+            rows = [[i, self._docs[i][0].tolist(), self._docs[i][1].tolist()] for i in added]
+            entry = {"terms_from": since.n_terms, "terms": self._terms[since.n_terms:],
+                     "drop": dropped, "add": rows}
+        return entry, len(added) + len(dropped)
+
+    def apply(self, entry: dict[str, Any]) -> None:
+        """Replay a `changes` entry onto the index it was taken from (as loaded from disk)."""
+        with self._lock:
+            if entry["terms_from"] != len(self._terms):
+                raise ValueError("keyword journal does not follow its base")
+            for term in entry["terms"]:
+                self._vocab[term] = len(self._terms)
+                self._terms.append(term)
+            for chunk_id in entry["drop"]:
+                self._docs.pop(chunk_id, None)
+            for chunk_id, term_ids, counts in entry["add"]:
+                tfs = np.asarray(counts, np.int32)
+                self._docs[chunk_id] = (np.asarray(term_ids, np.int32), tfs, int(tfs.sum()))
+            self._built = None
+
+    def save(self, path: Path, token: str = "") -> None:
+        """Write the index atomically (npz + JSON header, no pickle); `token`: see lib.journal."""
         with self._lock:
             ids = list(self._docs)
             docs = [self._docs[i] for i in ids]
             meta = {
                 "version": ANALYZER_VERSION,
+                "token": token,
                 "ids": ids,
                 "terms": self._terms,
                 "k1": self.k1,
@@ -218,6 +258,11 @@ class KeywordIndex:
     @classmethod
     def load(cls, path: Path) -> KeywordIndex:
         """Read an index written by `save`; an older analyzer's index raises IndexMismatchError."""
+        return cls.load_saved(path)[0]
+
+    @classmethod
+    def load_saved(cls, path: Path) -> tuple[KeywordIndex, str | None]:
+        """`load`, and the token it was saved with (None if none)."""
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(data["meta"].tobytes().decode("utf-8"))
             if meta.get("version") != ANALYZER_VERSION:
@@ -231,7 +276,7 @@ class KeywordIndex:
         for n, chunk_id in enumerate(meta["ids"]):
             a, z = offsets[n], offsets[n + 1]
             index._docs[chunk_id] = (terms[a:z], tfs[a:z], int(tfs[a:z].sum()))
-        return index
+        return index, meta.get("token") or None
 
     def _term_id(self, term: str) -> int:
         """The vocabulary id of a term, added when new (caller holds the lock)."""
