@@ -140,10 +140,11 @@ def judge_lines(question: str, text: str, grounding: Grounding, sources: Sequenc
     if not question.strip() or not grounding.figures:
         return [(fig, "", None) for fig in grounding.figures]
     lines, old = lines_of(sources)
-    given = {k for m in mentions(text) for k in m.keys}
+    answer_mentions = mentions(text)
+    given = {k for m in answer_mentions for k in m.keys}
     asked = {k for m in mentions(question) for k in m.keys}
     scores = idf_overlap(question, [ln.words for ln in lines])
-    by_mention = {m.text: m for m in mentions(text)}
+    by_mention = {m.text: m for m in answer_mentions}
     out: list[tuple[Figure, str, Line | None]] = []
     for fig in grounding.figures:
         m = by_mention.get(fig.text)
