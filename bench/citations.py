@@ -35,7 +35,7 @@ import re
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,7 +54,7 @@ from lib.samples import sample_files  # noqa: E402
 from lib.types import Answer  # noqa: E402
 
 PARTS = {"bundled": "grounded_questions.jsonl", "held-out": "grounded_heldout.jsonl",
-         "held-out-2": "grounded_heldout2.jsonl"}
+         "held-out-2": "grounded_heldout2.jsonl", "held-out-3": "grounded_heldout3.jsonl"}
 # Pipeline variants to compare (names -> settings); "today" is the app's default.
 VARIANTS: dict[str, RagSettings] = {
     # the pipeline before issue 13: 4 whole chunks, no post-check
@@ -140,9 +140,13 @@ def line(label: str, s: dict) -> str:
 
 
 def run(store: Store, models: dict[str, ChatModel], variants: list[str],
-        parts: list[str]) -> dict:
-    """Every question through every model and variant, interleaved; results by part."""
+        parts: list[str], answers: Path | None = None) -> dict:
+    """Every question through every model and variant, interleaved; results by part.
+
+    `answers`: a JSONL file that gets every answer in full (text, citations, check).
+    """
     results: dict = {}
+    dump = answers.open("w", encoding="utf-8") if answers else None
     for part in parts:
         got: dict[tuple[str, str], list[Outcome]] = {}
         print(f"== {part}", flush=True)
@@ -154,6 +158,9 @@ def run(store: Store, models: dict[str, ChatModel], variants: list[str],
                         pass
                     o = judge(q, stream.answer)
                     got.setdefault((label, name), []).append(o)
+                    if dump:
+                        dump.write(json.dumps(answer_record(q, label, name, stream.answer, o)) + "\n")
+                        dump.flush()
                     marks = (f"doc {'✓' if o.doc_ok else '✗'} fact {'✓' if o.fact_ok else '✗'}"
                              if q["answerable"] else f"abstain {'✓' if not o.answered else '✗'}")
                     check = {None: "-", True: "✓", False: "✗"}[o.grounded]
@@ -161,7 +168,21 @@ def run(store: Store, models: dict[str, ChatModel], variants: list[str],
                           f"{' '.join(stream.answer.text.split())[:100]}", flush=True)
         for (label, name), outcomes in got.items():
             results.setdefault(part, {}).setdefault(label, {})[name] = summary(outcomes)
+    if dump:
+        dump.close()
     return results
+
+
+def answer_record(q: dict, label: str, variant: str, answer: Answer, o: Outcome) -> dict:
+    """One answer in full, for reading failures after a run (--answers)."""
+    g = answer.grounding
+    return {"id": q["_id"], "model": label, "variant": variant, "question": q["question"],
+            "text": answer.text, "citations": list(answer.citations),
+            "cited_docs": [answer.sources[n - 1].chunk.doc_name for n in answer.citations],
+            "abstained": answer.abstained, "action": g.action if g else None,
+            "check": None if g is None else {"passed": g.passed, "missing": g.missing,
+                                             "flagged": [f.text for f in g.flagged]},
+            **asdict(o)}
 
 
 def main() -> None:
@@ -169,6 +190,7 @@ def main() -> None:
     ap.add_argument("--fine-tuned", action="store_true", help="also score the shipped adapter")
     ap.add_argument("--only-fine-tuned", action="store_true", help="score the adapter alone")
     ap.add_argument("--part", choices=[*PARTS, "all"], default="all")
+    ap.add_argument("--answers", type=Path, help="write every answer in full to this JSONL")
     ap.add_argument("--variants", default="today,default",
                     help=f"comma-separated, from: {', '.join(VARIANTS)}")
     args = ap.parse_args()
@@ -189,7 +211,7 @@ def main() -> None:
         try:
             models = {label: ChatModel(specs[label], server=server, data_dir=data_dir)
                       for label in labels}
-            results = run(store, models, variants, parts)
+            results = run(store, models, variants, parts, args.answers)
         finally:
             server.stop()
     for part, by_model in results.items():

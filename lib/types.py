@@ -183,6 +183,9 @@ class Grounding:
     figures: tuple[Figure, ...] = ()
     checked: tuple[int, ...] = ()  # the source numbers figures were looked for in
     action: str = ""  # what the post-check did: "" (nothing), "retried", "quoted"
+    # Set when the question asks for a figure, the answer gives none and a source line
+    # holds one (generation.lines.no_figure): why, in one line.
+    missing: str = ""
 
     @property
     def unsupported(self) -> tuple[Figure, ...]:
@@ -195,7 +198,7 @@ class Grounding:
 
     @property
     def passed(self) -> bool:
-        return not self.flagged
+        return not self.flagged and not self.missing
 
 
 @dataclass(frozen=True)

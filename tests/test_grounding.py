@@ -7,6 +7,7 @@ import pytest
 from lib.generation.grounding import (
     check_grounding,
     citations_to_add,
+    copied_sources,
     declines,
     mentions,
     missing_ids,
@@ -152,3 +153,33 @@ def test_missing_ids_are_the_codes_no_passage_holds():
     assert missing_ids("What does ERR-7777 mean on OB-7731?", texts) == ["ERR-7777"]
     assert missing_ids("What does err-4031 mean?", texts) == []
     assert missing_ids("How much is Orbit Metal?", texts) == []
+
+
+# ---- a sentence copied from a source the answer does not cite
+
+def _src(*texts: str) -> list[Hit]:
+    return [Hit(Chunk(f"c{i}", "d", f"doc{i}.md", None, None, 0, len(t), t), 1.0, i, "hybrid")
+            for i, t in enumerate(texts, 1)]
+
+
+COPIED = _src("Limit messages: the ERR-4031 message now names the limit you have reached.",
+              "ERR-4031: The payment would take you over one of your limits, such as your "
+              "daily transfer limit.")
+
+
+def test_a_copied_sentence_gets_its_source_cited():
+    answer = 'It means "the payment would take you over one of your limits" [1].'
+    assert copied_sources(answer, COPIED, [1], "What does ERR-4031 mean?") == (2,)
+
+
+@pytest.mark.parametrize("answer, cited, question", [
+    # the cited source holds the copied words: nothing to add
+    ("The payment would take you over one of your limits [2].", [2], "What does ERR-4031 mean?"),
+    # a few shared words are not a quote
+    ("You went over one of your limits [1].", [1], "What does ERR-4031 mean?"),
+    # words the answer echoes from the question are not copied from the source
+    ("The payment would take you over one of your limits? Try again [1].", [1],
+     "Why does it say the payment would take you over one of your limits?"),
+])
+def test_no_citation_is_added_without_a_quote_of_an_uncited_source(answer, cited, question):
+    assert copied_sources(answer, COPIED, cited, question) == ()

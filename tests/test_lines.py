@@ -94,3 +94,44 @@ def test_a_rate_called_aer_must_be_the_sources_aer():
                   SAVER).passed
     assert judged("What is the gross rate of Orbit Saver?", "The gross rate is 3.78% [1].",
                   SAVER).passed
+
+
+# ---- an answer to a "how much" question that gives no figure
+
+def test_a_how_much_answer_without_a_figure_fails_when_a_source_holds_one():
+    g = judged("What does a replacement for a lost Orbit Metal card cost?",
+               "You can order a replacement card in the app [1].", FEES)
+    assert not g.passed and g.missing and not g.figures
+
+
+@pytest.mark.parametrize("question, answer, texts", [
+    # the answer gives a figure: the line check judges it instead
+    ("What does a replacement for a lost Orbit Metal card cost?", "It costs £40 [1].", [FEES]),
+    # not a figure question ("pay" alone is not one)
+    ("How do I pay in a cheque?", "Use the app's camera to pay in a cheque [1].", [FEES]),
+    # the answer says the sources are silent: a fair answer, not a missing figure
+    ("How much is a banker's draft?", "The documentation does not say [1].", [FEES]),
+    # no source holds a figure of the kind asked
+    ("What rate does the Metal card charge?", "The documents list its fees [1].",
+     ["Orbit Metal is a premium debit card made of steel."]),
+])
+def test_no_missing_figure_is_claimed_where_none_is_wanted_or_there(question, answer, texts):
+    g = judged(question, answer, *texts)
+    assert not g.missing, g
+
+
+def test_a_figure_the_question_names_is_not_an_answer():
+    saver = "Orbit Fixed Saver 12M: early access costs 90 days' interest on the amount withdrawn."
+    g = judged("What does it cost to leave a 12 month Fixed Saver early?",
+               "A Fixed Saver runs for 12 months [1].", saver)
+    assert g.missing
+
+
+def test_a_clause_number_given_as_a_value_is_flagged():
+    terms = ("10. Complaints\n10.1 Tell us in the app.\n"
+             "10.2 We send our final response within 15 business days.")
+    g = judged("How many days do you take to answer a complaint?",
+               "The answer is 10.2 days [1].", terms)
+    assert not g.passed and "clause" in g.figures[0].better
+    assert judged("How many days do you take to answer a complaint?",
+                  "Within 15 business days [1].", terms).passed

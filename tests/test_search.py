@@ -268,8 +268,9 @@ def test_default_hybrid_scores_the_union_exactly(index) -> None:
     k = index.keyword_scores(query, union)
     nv = dict(zip(union, normalize([v[i] for i in union], "zscore")))
     nk = dict(zip(union, normalize([k.get(i, 0.0) for i in union], "zscore")))
-    for hit in hits:
-        assert hit.score == pytest.approx(0.5 * nv[hit.chunk.id] + 0.5 * nk[hit.chunk.id])
+    for hit in hits:  # float32 vector distances: equal to ~1e-7, whatever the CPU's kernels
+        assert hit.score == pytest.approx(0.5 * nv[hit.chunk.id] + 0.5 * nk[hit.chunk.id],
+                                          abs=1e-5)
 
 
 def test_store_exact_scores_match_its_ranked_queries(sample_store) -> None:

@@ -228,3 +228,45 @@ def figure_free_ends(text: str) -> tuple[str, str]:
     while tail > lead and plain(sentences[tail - 1]):
         tail -= 1
     return " ".join(sentences[:lead]), " ".join(sentences[tail:])
+
+
+# Copying this many words in a row from a source, past what the question itself says,
+# is quoting it: 6 words is a clause ("would take you over one of your"), not a phrase.
+COPIED_WORDS = 6
+_WORD = re.compile(r"[a-z0-9£%][a-z0-9£%.,'\-]*[a-z0-9£%]|[a-z0-9£%]")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _longest_run(answer: list[str], source: str, skip: set[tuple[str, ...]]) -> int:
+    """The most consecutive answer words found in a row in `source` (a run that starts
+    with words the question holds, in `skip`, does not count: that is an echo)."""
+    src = f" {' '.join(_words(source))} "
+    best = 0
+    for i in range(len(answer)):
+        j = i
+        while j < len(answer) and f" {' '.join(answer[i:j + 1])} " in src:
+            j += 1
+        if j - i > best and tuple(answer[i:i + COPIED_WORDS]) not in skip:
+            best = j - i
+    return best
+
+
+def copied_sources(text: str, sources: Sequence[Hit], citations: Sequence[int],
+                   question: str = "") -> tuple[int, ...]:
+    """Sources the answer quotes (COPIED_WORDS+ words in a row) that it does not cite.
+
+    Only when no cited source holds so long a run: a small model that picks the wrong
+    number for a sentence it copied from another excerpt (measured: the local model's
+    citation step) then cites the excerpt its words came from as well.
+    """
+    answer = _words(_CITATION.sub(" ", text))
+    q = _words(question)
+    skip = {tuple(q[i:i + COPIED_WORDS]) for i in range(len(q))}
+    runs = {n: _longest_run(answer, h.chunk.text, skip) for n, h in enumerate(sources, 1)}
+    if any(runs.get(n, 0) >= COPIED_WORDS for n in citations):
+        return ()
+    best = max(runs.values(), default=0)
+    return tuple(n for n, r in runs.items() if r >= COPIED_WORDS and r == best)

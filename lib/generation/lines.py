@@ -7,7 +7,9 @@ question about the SWIFT code, an old "previously" price. This check looks at th
 (sentences, table rows, clauses) that hold the figure and at the lines that hold other
 figures of the same kind, and scores each against the question's words (rare words
 count more). A figure is flagged when another figure's line matches the question clearly
-better, or when the figure appears only as an old value. Pure text rules: every provider.
+better, or when the figure appears only as an old value. An answer to a "how much"
+question that gives no figure at all, while the sources hold one, is flagged too
+(`no_figure`). Pure text rules: every provider.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from lib.generation.context import split_units, strip_old_values
-from lib.generation.grounding import Mention, mentions
+from lib.generation.context import asked_kinds, split_units, strip_old_values
+from lib.generation.grounding import Mention, declines, mentions
 from lib.generation.overlap import content_words, idf_overlap
 from lib.types import Figure, Grounding, Hit
 
@@ -124,7 +126,8 @@ def check_lines(question: str, text: str, grounding: Grounding, sources: Sequenc
     """
     figures = tuple(replace(fig, better=reason) if reason else fig
                     for fig, reason, _ in judge_lines(question, text, grounding, sources))
-    return replace(grounding, figures=figures) if figures else grounding
+    return replace(grounding, figures=figures or grounding.figures,
+                   missing=no_figure(question, text, sources))
 
 
 def better_line(question: str, text: str, grounding: Grounding,
@@ -134,12 +137,43 @@ def better_line(question: str, text: str, grounding: Grounding,
                  if line is not None), None)
 
 
+# Questions that ask for a figure ("how much", "what is the fee", "what rate"): an answer
+# to one without a figure did not answer it. Narrower than context.asked_kinds, which
+# also reads "pay" ("How do I pay in a cheque?") as a wish for an amount.
+_ASKS_FIGURE = re.compile(
+    r"\bhow (?:much|many|long|high|big|soon|often|far|early|late)\b|\bwhat date\b"
+    r"|\b(?:fees?|costs?|price|charges?|rates?|limits?|margin|apr|aer|ear|minimum|maximum"
+    r"|deadline)\b", re.IGNORECASE)
+
+
+def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
+    """Why the answer misses the figure its question asks for ("" when it does not).
+
+    Flagged when the question asks for a figure, the answer gives none of the kinds asked
+    (a figure the question itself names, "Fixed Saver 12M", does not count) and does not say
+    the sources are silent, while a source holds one: the post-check then answers again from
+    the best excerpt.
+    """
+    if not question.strip() or not _ASKS_FIGURE.search(question) or declines(text):
+        return ""
+    kinds = asked_kinds(question) or {"money", "percent", "number", "date", "time"}
+    named = {k for m in mentions(question) for k in m.keys}
+
+    def answers(t: str) -> bool:
+        return any(m.kind in kinds and not m.keys & named for m in mentions(t))
+
+    if answers(text) or not any(answers(h.chunk.text) for h in sources):
+        return ""
+    return "the question asks for a figure and the answer gives none"
+
+
 def judge_lines(question: str, text: str, grounding: Grounding, sources: Sequence[Hit]
                 ) -> list[tuple[Figure, str, Line | None]]:
     """Per figure: (figure, why its line is wrong or "", the better line or None)."""
     if not question.strip() or not grounding.figures:
         return [(fig, "", None) for fig in grounding.figures]
     lines, old = lines_of(sources)
+    clauses = clause_numbers(sources)
     answer_mentions = mentions(text)
     given = {k for m in answer_mentions for k in m.keys}
     asked = {k for m in mentions(question) for k in m.keys}
@@ -152,13 +186,21 @@ def judge_lines(question: str, text: str, grounding: Grounding, sources: Sequenc
         if m is None or not fig.supported or m.keys & asked:
             out.append((fig, "", None))
             continue
-        out.append((fig, *_better(m, fig, lines, scores, old, given, _said_old(text, m), text)))
+        out.append((fig, *_better(m, fig, lines, scores, old, given, _said_old(text, m), text,
+                                  clauses)))
     return out
 
 
+def clause_numbers(sources: Sequence[Hit]) -> set[tuple[int, str]]:
+    """(source number, "10.2") for every numbered clause the sources start."""
+    return {(n, m.group(1)) for n, hit in enumerate(sources, 1)
+            for _, unit in split_units(hit.chunk.text)
+            if (m := re.match(r"\s*(\d+(?:\.\d+)+)\s", unit))}
+
+
 def _better(m: Mention, fig: Figure, lines: Sequence[Line], scores: Sequence[float],
-            old: dict[tuple[int, str], Line], given: set[str], said_old: bool, text: str
-            ) -> tuple[str, Line | None]:
+            old: dict[tuple[int, str], Line], given: set[str], said_old: bool, text: str,
+            clauses: set[tuple[int, str]]) -> tuple[str, Line | None]:
     """Why figure `m` is from the wrong line, and the better line (("", None) when it is not)."""
     holding = [(s, ln) for ln, s in zip(lines, scores, strict=True)
                if ln.source in fig.sources and any(m.key in f.keys for f in ln.figures)]
@@ -167,6 +209,8 @@ def _better(m: Mention, fig: Figure, lines: Sequence[Line], scores: Sequence[flo
         stale = next((old[(n, m.key)] for n in fig.sources if (n, m.key) in old), None)
         if stale is not None and not said_old:
             return "an old value: the sources give it as the previous one", stale
+        if m.kind == "number" and any((n, m.text) in clauses for n in fig.sources):
+            return "a clause number in the sources, not a value", None
         return "", None  # found as a plain substring (an ID inside a word): nothing to judge
     if kind := rate_kind(text, m) if m.kind == "percent" else "":
         # The same line first ("3.85% AER variable ... 3.78%": the row's own AER), then any.

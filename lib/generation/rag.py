@@ -21,6 +21,7 @@ from lib.generation.context import Excerpt, score_units, select, units_of
 from lib.generation.grounding import (
     check_grounding,
     citations_to_add,
+    copied_sources,
     declines,
     figure_free_ends,
     mentions,
@@ -344,6 +345,11 @@ class AnswerStream:
         text = self._chat.text
         if self.cite is not None and not parse_citations(text, len(hits)):
             suffix = self.cite(text)
+            text += suffix
+            yield suffix
+        # The answer copies a sentence from a source it did not cite: cite that one too.
+        if copied := copied_sources(text, hits, parse_citations(text, len(hits)), self.question):
+            suffix = "".join(f" [{n}]" for n in copied)
             text += suffix
             yield suffix
         total = time.perf_counter() - self._chat.started  # includes the citation step
