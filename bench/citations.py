@@ -95,6 +95,7 @@ class Outcome:
     grounded: bool | None  # None when there was nothing to check (abstained)
     ttft_s: float | None
     style: float | None  # share of applicable house-style rules passed (None: abstained)
+    hinted: bool = False  # the answer names question words no document uses (unseen)
 
 
 def judge(q: dict, answer: Answer) -> Outcome:
@@ -108,7 +109,8 @@ def judge(q: dict, answer: Answer) -> Outcome:
         answer.text, [h.chunk.text for h in answer.sources], q["question"]).style_score
     return Outcome(q["answerable"], not said_no, bool(cited & labelled),
                    bool(fact) and fold(fact) in fold(answer.text), grounded,
-                   None if answer.abstained else answer.timings.ttft_s, style)
+                   None if answer.abstained else answer.timings.ttft_s, style,
+                   bool(answer.unseen))
 
 
 def summary(outcomes: list[Outcome]) -> dict:
@@ -125,6 +127,7 @@ def summary(outcomes: list[Outcome]) -> dict:
         "n_checked": len(checked), "grounded": sum(bool(o.grounded) for o in checked),
         "ttft_p50": round(statistics.median(ttfts), 3) if ttfts else None,
         "style": round(statistics.mean(styles), 3) if styles else None,
+        "hinted": sum(o.hinted for o in ans), "hinted_unanswerable": sum(o.hinted for o in unans),
     }
 
 
@@ -135,7 +138,9 @@ def line(label: str, s: dict) -> str:
             f"grounding pass {s['grounded']}/{s['n_checked']}, style {s['style']}, "
             f"TTFT p50 {s['ttft_p50']} s")
     if s["n_unanswerable"]:
-        text += f", abstained on unanswerable {s['abstain']}/{s['n_unanswerable']}"
+        text += (f", abstained on unanswerable {s['abstain']}/{s['n_unanswerable']}, "
+                 f"unseen-word hint on {s['hinted_unanswerable']}/{s['n_unanswerable']} "
+                 f"unanswerable vs {s['hinted']}/{s['n']} answerable")
     return text
 
 

@@ -212,3 +212,6 @@ class Answer:
     model_label: str = ""
     abstained: bool = False
     grounding: Grounding | None = None  # None: abstained, RAG off, or saved before the check
+    # Words of the question no indexed document uses (lib.generation.unseen): a hint that
+    # the sources, and so the answer, may be about something else.
+    unseen: tuple[str, ...] = ()

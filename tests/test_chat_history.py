@@ -112,3 +112,15 @@ def test_a_file_saved_before_the_grounding_check_still_loads(tmp_path):
     history_path(tmp_path).write_text(json.dumps(raw), encoding="utf-8")
     loaded = load_history(tmp_path)
     assert loaded[0].answer == answer() and loaded[0].answer.grounding is None
+
+
+def test_a_missing_figure_warning_survives_a_restart(tmp_path):
+    from dataclasses import replace
+
+    from lib.types import Grounding
+    plain = answer()
+    checked = replace(plain, grounding=Grounding(
+        missing="the question asks for a figure and the answer gives none"))
+    save_history(tmp_path, [ChatMessage("assistant", checked.text, answer=checked)])
+    loaded = load_history(tmp_path)[0].answer
+    assert loaded == checked and not loaded.grounding.passed

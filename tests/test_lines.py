@@ -135,3 +135,9 @@ def test_a_clause_number_given_as_a_value_is_flagged():
     assert not g.passed and "clause" in g.figures[0].better
     assert judged("How many days do you take to answer a complaint?",
                   "Within 15 business days [1].", terms).passed
+
+
+def test_a_count_in_words_answers_how_many():
+    team = "An Orbit Business account can have up to five team members."
+    assert not judged("How many team members can a business account have?",
+                      "Up to five team members [1].", team, "Fees: £9 a month.").missing

@@ -147,6 +147,14 @@ def test_an_answer_without_the_figure_asked_for_is_answered_again(fake, sample_s
     assert "£12" in answer.text
 
 
+def test_the_quote_for_a_missing_figure_is_a_line_that_holds_one(fake, sample_store):
+    settings = RagSettings(context="sentences", post_check=True)
+    answer, _ = answer_with(fake, sample_store, settings,
+                            "You can see the fee in the app [1].", "Please check the app [1].")
+    assert answer.grounding.action == "quoted" and answer.grounding.passed
+    assert "£12" in answer.text  # the fee row, not the schedule's title line
+
+
 def test_without_the_line_check_an_old_value_passes(fake, sample_store):
     answer, _ = answer_with(fake, sample_store, RagSettings(line_check=False),
                             "The late payment fee is £15 [1].")
@@ -219,3 +227,30 @@ def test_a_fine_tuned_local_model_is_repaired_in_either_context(fake, sample_sto
     # its figure-free opening and closing survive the quote
     assert stream.answer.text.startswith("Thanks for asking. ")
     assert stream.answer.text.endswith(" Not advice.")
+
+def test_a_missing_figure_is_quoted_from_the_best_line_that_holds_one():
+    from lib.generation.context import Excerpt, Unit
+    from lib.generation.rag import _best_passage
+    from lib.types import Chunk, Hit
+
+    hits = [Hit(Chunk(f"c{i}", "d", f"doc{i}.pdf", 1, None, 0, 0, "x"), 1.0, i + 1, "hybrid")
+            for i in range(2)]
+    fee = Excerpt(hits[0], (Unit(0, 0, "Late payment fee £12", "", False, score=0.9),))
+    title = Excerpt(hits[1], (Unit(1, 0, "Orbit Bank Fee and Pricing Schedule", "", False,
+                                   score=1.1),))
+    shown = [(1, fee.text), (2, title.text)]  # best last, as context.select orders them
+    question = "What is the late payment fee?"
+    assert _best_passage(hits, shown, [fee, title]).n == 2  # the best excerpt by default
+    picked = _best_passage(hits, shown, [fee, title], question)
+    assert picked.n == 1 and "£12" in picked.sentence
+
+
+def test_the_answer_names_the_question_words_no_document_uses(fake, sample_store):
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    fake.replies.extend(["It is £12 [1].", "It is £12 [1]."])
+    stream = ask("What is the late payment fee on an Orbit mortgage?", sample_store, model)
+    "".join(stream)
+    assert stream.answer.unseen == ("mortgage",)
+    plain = ask(QUESTION, sample_store, model)
+    "".join(plain)
+    assert plain.answer.unseen == ()

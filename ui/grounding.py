@@ -74,3 +74,13 @@ def render_grounding(answer: Answer) -> None:
         st.caption(text)
     else:
         st.warning(text)
+    if answer.unseen:
+        st.caption(unseen_note(answer.unseen))
+
+
+def unseen_note(words: tuple[str, ...]) -> str:
+    """`🔤 No document uses the word "mortgage": ...` under an answer."""
+    named = ", ".join(f'"{_md(w)}"' for w in words)
+    plural = "s" if len(words) > 1 else ""
+    return (f"🔤 No document uses the word{plural} {named}: if that is what the question is "
+            f"about, the sources (and so the answer) may be about something else.")

@@ -98,7 +98,8 @@ def grounding_from_json(raw: Mapping[str, Any] | None) -> Grounding | None:
                            supported=bool(f.get("supported", False)),
                            better=str(f.get("better") or ""))
                     for f in raw.get("figures", ()))
-    return Grounding(figures, tuple(raw.get("checked", ())), str(raw.get("action", "")))
+    return Grounding(figures, tuple(raw.get("checked", ())), str(raw.get("action", "")),
+                     missing=str(raw.get("missing") or ""))
 
 
 def answer_from_json(raw: Mapping[str, Any]) -> Answer:
@@ -115,6 +116,7 @@ def answer_from_json(raw: Mapping[str, Any]) -> Answer:
         model_label=raw.get("model_label", ""),
         abstained=bool(raw.get("abstained", False)),
         grounding=grounding_from_json(raw.get("grounding")),
+        unseen=tuple(str(w) for w in raw.get("unseen", ())),
     )
 
 

@@ -146,6 +146,12 @@ _ASKS_FIGURE = re.compile(
     r"|deadline)\b", re.IGNORECASE)
 
 
+# Counts written out: the figure checks look for digits, but "five" answers "how many".
+_NUMBER_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+    r"|thirty|forty|fifty|sixty|ninety|hundred|thousand|once|twice|dozen)\b", re.IGNORECASE)
+
+
 def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
     """Why the answer misses the figure its question asks for ("" when it does not).
 
@@ -162,6 +168,8 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
     def answers(t: str) -> bool:
         return any(m.kind in kinds and not m.keys & named for m in mentions(t))
 
+    if "number" in kinds and _NUMBER_WORD.search(text):  # "up to five team members"
+        return ""
     if answers(text) or not any(answers(h.chunk.text) for h in sources):
         return ""
     return "the question asks for a figure and the answer gives none"

@@ -17,7 +17,7 @@ import numpy as np
 
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
-from lib.generation.context import Excerpt, score_units, select, units_of
+from lib.generation.context import Excerpt, asked_kinds, score_units, select, units_of
 from lib.generation.grounding import (
     check_grounding,
     citations_to_add,
@@ -29,6 +29,7 @@ from lib.generation.grounding import (
 )
 from lib.generation.lines import better_line, check_lines
 from lib.generation.local_server import N_CTX
+from lib.generation.unseen import index_knows, unseen_words
 from lib.generation.models import ModelSpec
 from lib.retrieval.search import FusionSettings, Method, search
 from lib.types import Answer, Grounding, Hit, ProviderError, Timings
@@ -323,6 +324,7 @@ class AnswerStream:
         # (answer text, its failed check) -> (better text, what was done) or None
         self.repair: Callable[[str, Grounding], tuple[str, str] | None] | None = None
         self.question = ""  # the wrong-line check reads it (lib.generation.lines)
+        self.unseen: tuple[str, ...] = ()  # question words no document uses
 
     @property
     def abstained(self) -> bool:
@@ -371,7 +373,7 @@ class AnswerStream:
                 grounding = replace(check(self.question, text, hits, citations), action=action)
                 timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
         self.answer = Answer(text, citations, hits, timings, self.spec.label,
-                             grounding=grounding)
+                             grounding=grounding, unseen=self.unseen)
 
 
 def check(question: str, text: str, hits: Sequence[Hit], citations: Sequence[int]) -> Grounding:
@@ -441,6 +443,7 @@ def ask(question: str, index: Any, model: ChatModel,
             return AnswerStream(spec, retrieval, fixed_text=text)
         if missing := missing_ids(question, [h.chunk.text for h in retrieval.hits]):
             return AnswerStream(spec, retrieval, fixed_text=unknown_id_text(missing))
+    unseen = unseen_words(question, index_knows(index)) if retrieval else ()
     model.ensure()  # local: start the server before counting tokens with its tokenizer
     hits: Sequence[Hit] = retrieval.hits if retrieval else ()
     if hits:
@@ -465,6 +468,7 @@ def ask(question: str, index: Any, model: ChatModel,
                           prefix=ANSWER_PREFIX if guide else "")
     stream = AnswerStream(spec, retrieval, model.stream(messages, options))
     stream.messages = messages
+    stream.unseen = unseen
     stream.question = question if settings.line_check else ""
     if guide:
         stream.cite = lambda text: _ask_citation(model, messages, text, numbers)
@@ -479,7 +483,8 @@ def ask(question: str, index: Any, model: ChatModel,
             # The best sentence is found only when needed: a model that read whole chunks
             # (an adapter with adapter_context="chunks") pays for scoring them only on a failure.
             found = excerpts or select_context(index, question, retrieval, settings)
-            best = _best_passage(hits, shown or _shown(found), found)
+            best = _best_passage(hits, shown or _shown(found), found,
+                                 question if grounding.missing else "")
             return _repair(question, model, settings, hits, best, guide, text)
         stream.repair = repair
     return stream
@@ -506,13 +511,33 @@ class Passage:
 
 
 def _best_passage(hits: Sequence[Hit], shown: Shown | None,
-                  excerpts: Sequence[Excerpt]) -> Passage:
-    """The last excerpt (the best: context.select puts it last; else retrieval's top hit)."""
+                  excerpts: Sequence[Excerpt], question: str = "") -> Passage:
+    """The last excerpt (the best: context.select puts it last; else retrieval's top hit).
+
+    With `question` (its answer gave no figure): the best unit holding a figure of a kind it
+    asks for, from whichever excerpt has it; a PDF's running title is no answer to "how much".
+    """
     if excerpts and shown:
+        pairs = list(zip(shown, excerpts, strict=False))
+        if question and (picked := _best_with_figure(question, pairs)):
+            return picked
         top = max(excerpts[-1].units, key=lambda u: u.score)
         return Passage(shown[-1][0], excerpts[-1].text, top.original or top.text)
     first = hits[0].chunk.text.strip()
     return Passage(1, first, re.split(r"(?<=[.!?])\s+|\n", first)[0])
+
+
+def _best_with_figure(question: str, pairs: Sequence[tuple[tuple[int, str], Excerpt]]
+                      ) -> Passage | None:
+    """The best-scored selected unit with a figure the question asks for, as a Passage."""
+    kinds = asked_kinds(question)
+    named = {k for m in mentions(question) for k in m.keys}
+    units = [(u, n, e) for (n, _), e in pairs for u in e.units
+             if any(m.kind in kinds and not m.keys & named for m in mentions(u.plain or u.text))]
+    if not units:
+        return None
+    u, n, e = max(units, key=lambda r: r[0].score)
+    return Passage(n, e.text, u.original or u.text)
 
 
 def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequence[Hit],
