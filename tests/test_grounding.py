@@ -183,3 +183,11 @@ def test_a_copied_sentence_gets_its_source_cited():
 ])
 def test_no_citation_is_added_without_a_quote_of_an_uncited_source(answer, cited, question):
     assert copied_sources(answer, COPIED, cited, question) == ()
+
+
+def test_a_house_style_closing_copied_from_a_style_guide_is_not_a_quote():
+    guide = _src("Limit messages: the ERR-4031 message names the limit.",
+                 "R5: end with: This is general information, not financial advice.")
+    answer = ("Thanks for your question. ERR-4031 names the limit [1]. "
+              "This is general information, not financial advice.")
+    assert copied_sources(answer, guide, [1], "What does ERR-4031 mean?") == ()

@@ -118,6 +118,20 @@ def test_the_quote_keeps_the_retrys_greeting_when_the_first_answer_had_none(fake
     assert answer.text.endswith("This is not advice.") and "£77" not in answer.text
 
 
+def test_the_quote_takes_the_closing_from_the_retry_when_the_first_lost_it(fake, sample_store,
+                                                                          tmp_path):
+    adapter = tmp_path / "style.gguf"
+    adapter.write_bytes(b"GGUF")
+    model = ChatModel(ModelSpec("Fake tuned", "local", "m", adapter=str(adapter)),
+                      server=FakeLocalServer(fake))
+    fake.replies.extend(["Thanks for your question. The fee is £99.50 [1].",
+                         "Hello. It is £77 [1]. This is not advice."])
+    stream = ask(QUESTION, sample_store, model, RagSettings())
+    list(stream)
+    text = stream.answer.text
+    assert text.startswith("Thanks for your question. ") and text.endswith("This is not advice.")
+
+
 def test_a_retry_that_drops_the_figure_falls_back_to_the_quote(fake, sample_store):
     settings = RagSettings(context="sentences", post_check=True)
     answer, _ = answer_with(fake, sample_store, settings,
@@ -254,3 +268,12 @@ def test_the_answer_names_the_question_words_no_document_uses(fake, sample_store
     plain = ask(QUESTION, sample_store, model)
     "".join(plain)
     assert plain.answer.unseen == ()
+
+
+def test_an_added_citation_goes_before_the_closing_disclaimer():
+    from lib.generation.rag import cite_before_closing
+    styled = ("Thanks for your question. The fee is £12 [2]. "
+              "This is general information, not financial advice.")
+    assert cite_before_closing(styled, " [1]").endswith("[1] This is general information, "
+                                                        "not financial advice.")
+    assert cite_before_closing("The fee is £12.", " [1]") == "The fee is £12. [1]"

@@ -260,9 +260,13 @@ def copied_sources(text: str, sources: Sequence[Hit], citations: Sequence[int],
 
     Only when no cited source holds so long a run: a small model that picks the wrong
     number for a sentence it copied from another excerpt (measured: the local model's
-    citation step) then cites the excerpt its words came from as well.
+    citation step) then cites the excerpt its words came from as well. The answer's
+    figure-free opening and closing sentences are left out: a house-style disclaimer
+    copied from a style guide is not where the answer's facts came from.
     """
-    answer = _words(_CITATION.sub(" ", text))
+    opening, closing = figure_free_ends(text)  # a greeting, a disclaimer: house style
+    core = text[len(opening):len(text) - len(closing)] if opening or closing else text
+    answer = _words(_CITATION.sub(" ", core))
     q = _words(question)
     skip = {tuple(q[i:i + COPIED_WORDS]) for i in range(len(q))}
     runs = {n: _longest_run(answer, h.chunk.text, skip) for n, h in enumerate(sources, 1)}

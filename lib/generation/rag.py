@@ -352,7 +352,7 @@ class AnswerStream:
         # The answer copies a sentence from a source it did not cite: cite that one too.
         if copied := copied_sources(text, hits, parse_citations(text, len(hits)), self.question):
             suffix = "".join(f" [{n}]" for n in copied)
-            text += suffix
+            text = cite_before_closing(text, suffix)
             yield suffix
         total = time.perf_counter() - self._chat.started  # includes the citation step
         timings = replace(self._chat.timings, retrieval_ms=ms, total_s=total)
@@ -361,7 +361,7 @@ class AnswerStream:
         if grounding is not None and not grounding.passed and self.repair is not None:
             if cite := citations_to_add(grounding):  # right figure, wrong [n]: cite its source
                 suffix = "".join(f" [{n}]" for n in cite)
-                text += suffix
+                text = cite_before_closing(text, suffix)
                 yield suffix
                 citations = parse_citations(text, len(hits))
                 grounding = replace(check(self.question, text, hits, citations), action="cited")
@@ -374,6 +374,16 @@ class AnswerStream:
                 timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
         self.answer = Answer(text, citations, hits, timings, self.spec.label,
                              grounding=grounding, unseen=self.unseen)
+
+
+def cite_before_closing(text: str, suffix: str) -> str:
+    """`text` with citations `suffix` (" [3]") added before its figure-free closing sentences
+    (an adapter's "This is general information, not financial advice." stays last)."""
+    _, closing = figure_free_ends(text)
+    if not closing or not text.rstrip().endswith(closing):
+        return text + suffix
+    body = text.rstrip()[:-len(closing)].rstrip()
+    return f"{body}{suffix} {closing}"
 
 
 def check(question: str, text: str, hits: Sequence[Hit], citations: Sequence[int]) -> Grounding:
@@ -560,7 +570,7 @@ def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequen
         text = ""
     text = text.strip()
     if text and not parse_citations(text, len(hits)):
-        text += f" [{best.n}]"
+        text = cite_before_closing(text, f" [{best.n}]")
     # A retry that gives up ("the documentation does not say") or drops the figure the
     # failed answer gave passes the check vacuously; the best excerpt is in front of it,
     # so the quote is the better answer.
@@ -573,8 +583,9 @@ def _repair(question: str, model: ChatModel, settings: RagSettings, hits: Sequen
     # The model's own voice (a fine-tuned greeting, a closing line) from whichever of its
     # two answers has it: the first may have opened straight with the wrong figure.
     opening, closing = figure_free_ends(failed)
-    if not (opening or closing) and not guide:  # guided answers start with the prefill
-        opening, closing = figure_free_ends(text)
+    if not guide:  # guided answers start with the prefill; others keep what either has
+        retry_opening, retry_closing = figure_free_ends(text)
+        opening, closing = opening or retry_opening, closing or retry_closing
     quote = f'{lead} "{best.sentence}" [{best.n}]'
     return " ".join(x for x in (opening, quote, closing) if x), "quoted"
 
