@@ -141,3 +141,21 @@ def test_a_count_in_words_answers_how_many():
     team = "An Orbit Business account can have up to five team members."
     assert not judged("How many team members can a business account have?",
                       "Up to five team members [1].", team, "Fees: £9 a month.").missing
+
+
+@pytest.mark.parametrize("answer", ["You pay the same as for a regular one [1].",
+                                    "You can pay it off in one go [1]."])
+def test_one_that_counts_nothing_is_no_figure(answer):
+    assert judged("What does a replacement for a lost Orbit Metal card cost?", answer,
+                  FEES).missing
+
+
+def test_a_line_about_another_version_is_not_the_answer():
+    changelog = ("## 2026-02-10: Open Banking API v2.3.1\nRate limits: raised to 120 requests per "
+                 "minute per access token for account information endpoints.\n\n"
+                 "## 2025-08-04: Open Banking API v2.3.0\nRate limit of 60 requests per minute "
+                 "per access token for account information endpoints.")
+    question = "What is the Open Banking API v2.3.1 rate limit for account information endpoints?"
+    g = judged(question, "It is 60 requests per minute [1].", changelog)
+    assert not g.passed and "120" in g.figures[0].better
+    assert judged(question, "It is 120 requests per minute [1].", changelog).passed

@@ -150,12 +150,12 @@ def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
     overlaps = idf_overlap(question, [f"{u.heading} {t}" for u, t in zip(units, texts,
                                                                           strict=True)])
     wanted = asked_kinds(question)
-    q_ids = _ids(question)
+    q_ids = ids_in(question)
     out = []
     for u, t, c, overlap in zip(units, texts, cos, overlaps, strict=True):
         has = wanted and any(m.kind in wanted for m in mentions(t))
         prior = RANK_WEIGHT / (1 + ranks[u.hit_index]) if ranks else 0.0
-        other = bool(q_ids) and bool(ids := _ids(f"{u.heading} {t}")) and not q_ids & ids
+        other = bool(q_ids) and bool(ids := ids_in(f"{u.heading} {t}")) and not q_ids & ids
         out.append(replace(u, score=float(c) + OVERLAP_WEIGHT * overlap + prior
                            + (FIGURE_BONUS if has else 0.0) - (ID_PENALTY if other else 0.0)))
     return out
@@ -171,7 +171,7 @@ RANK_WEIGHT = 0.1  # rank 1 +0.1, rank 2 +0.05, ...: a tie-breaker, not a rankin
 ID_PENALTY = 0.2
 
 
-def _ids(text: str) -> set[str]:
+def ids_in(text: str) -> set[str]:
     """Product IDs, error codes and versions named in `text` (lower case)."""
     return {m.text.lower() for m in mentions(text) if m.kind == "id"}
 _ASKS = (

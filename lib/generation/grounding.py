@@ -254,6 +254,25 @@ def _longest_run(answer: list[str], source: str, skip: set[tuple[str, ...]]) -> 
     return best
 
 
+# A figure-free opening or closing sentence this short is a greeting or a disclaimer.
+STYLE_WORDS = 12
+
+
+def _without_style_ends(text: str) -> str:
+    """`text` without its short figure-free, citation-free first and last sentences."""
+    sentences = [x for x in _SENTENCE.split(text.strip()) if x]
+
+    def style(sentence: str) -> bool:
+        return (len(sentence.split()) <= STYLE_WORDS and not mentions(sentence)
+                and not _CITATION.search(sentence))
+
+    while sentences and style(sentences[0]):
+        sentences.pop(0)
+    while sentences and style(sentences[-1]):
+        sentences.pop()
+    return " ".join(sentences)
+
+
 def copied_sources(text: str, sources: Sequence[Hit], citations: Sequence[int],
                    question: str = "") -> tuple[int, ...]:
     """Sources the answer quotes (COPIED_WORDS+ words in a row) that it does not cite.
@@ -261,12 +280,10 @@ def copied_sources(text: str, sources: Sequence[Hit], citations: Sequence[int],
     Only when no cited source holds so long a run: a small model that picks the wrong
     number for a sentence it copied from another excerpt (measured: the local model's
     citation step) then cites the excerpt its words came from as well. The answer's
-    figure-free opening and closing sentences are left out: a house-style disclaimer
-    copied from a style guide is not where the answer's facts came from.
+    short figure-free opening and closing sentences are left out: a house-style
+    disclaimer copied from a style guide is not where the answer's facts came from.
     """
-    opening, closing = figure_free_ends(text)  # a greeting, a disclaimer: house style
-    core = text[len(opening):len(text) - len(closing)] if opening or closing else text
-    answer = _words(_CITATION.sub(" ", core))
+    answer = _words(_CITATION.sub(" ", _without_style_ends(text)))
     q = _words(question)
     skip = {tuple(q[i:i + COPIED_WORDS]) for i in range(len(q))}
     runs = {n: _longest_run(answer, h.chunk.text, skip) for n, h in enumerate(sources, 1)}

@@ -18,7 +18,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from lib.generation.context import asked_kinds, split_units, strip_old_values
+from lib.generation.context import (
+    ID_PENALTY,
+    asked_kinds,
+    ids_in,
+    split_units,
+    strip_old_values,
+)
 from lib.generation.grounding import Mention, declines, mentions
 from lib.generation.overlap import content_words, idf_overlap
 from lib.types import Figure, Grounding, Hit
@@ -146,10 +152,12 @@ _ASKS_FIGURE = re.compile(
     r"|deadline)\b", re.IGNORECASE)
 
 
-# Counts written out: the figure checks look for digits, but "five" answers "how many".
+# Counts written out: the figure checks look for digits, but "five team members" answers
+# "how many". A count is followed by what it counts: "a regular one", "in one go" are not.
 _NUMBER_WORD = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
-    r"|thirty|forty|fifty|sixty|ninety|hundred|thousand|once|twice|dozen)\b", re.IGNORECASE)
+    r"|thirty|forty|fifty|sixty|ninety|hundred|thousand|dozen)\s+"
+    r"(?!(?:of|go|another|or|and|by|at|time)\b)[a-z]", re.IGNORECASE)
 
 
 def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
@@ -175,6 +183,16 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
     return "the question asks for a figure and the answer gives none"
 
 
+def _scores(question: str, lines: Sequence[Line]) -> list[float]:
+    """Each line's IDF-weighted share of the question's words, less ID_PENALTY for a line
+    about another product ID or version than the one the question names (the v2.3.0
+    changelog line for a question about v2.3.1), as sentence selection scores them."""
+    asked = ids_in(question)
+    overlaps = idf_overlap(question, [ln.words for ln in lines])
+    return [s - (ID_PENALTY if asked and (ids := ids_in(ln.words)) and not asked & ids else 0.0)
+            for ln, s in zip(lines, overlaps, strict=True)]
+
+
 def judge_lines(question: str, text: str, grounding: Grounding, sources: Sequence[Hit]
                 ) -> list[tuple[Figure, str, Line | None]]:
     """Per figure: (figure, why its line is wrong or "", the better line or None)."""
@@ -185,7 +203,7 @@ def judge_lines(question: str, text: str, grounding: Grounding, sources: Sequenc
     answer_mentions = mentions(text)
     given = {k for m in answer_mentions for k in m.keys}
     asked = {k for m in mentions(question) for k in m.keys}
-    scores = idf_overlap(question, [ln.words for ln in lines])
+    scores = _scores(question, lines)
     by_mention = {m.text: m for m in answer_mentions}
     out: list[tuple[Figure, str, Line | None]] = []
     for fig in grounding.figures:
