@@ -301,6 +301,10 @@ HELD_OUT_TYPES = {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerab
     # written on 2026-12-02 by a separate author, before the abstention rule was measured on it
     ("grounded_heldout3.jsonl", "held-out-3", 24,
      {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerable"}),
+    # written on 2026-12-02 by a separate author after the post-check rules were final:
+    # the untouched test set
+    ("grounded_heldout4.jsonl", "held-out-4", 24,
+     {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerable"}),
 ])
 def test_held_out_questions_are_separate_and_point_at_their_fact(name, split, n_rows, types):
     lines = (EVAL / name).read_text(encoding="utf-8").splitlines()
