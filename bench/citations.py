@@ -54,7 +54,8 @@ from lib.samples import sample_files  # noqa: E402
 from lib.types import Answer  # noqa: E402
 
 PARTS = {"bundled": "grounded_questions.jsonl", "held-out": "grounded_heldout.jsonl",
-         "held-out-2": "grounded_heldout2.jsonl", "held-out-3": "grounded_heldout3.jsonl"}
+         "held-out-2": "grounded_heldout2.jsonl", "held-out-3": "grounded_heldout3.jsonl",
+         "held-out-4": "grounded_heldout4.jsonl"}
 # Pipeline variants to compare (names -> settings); "today" is the app's default.
 VARIANTS: dict[str, RagSettings] = {
     # the pipeline before issue 13: 4 whole chunks, no post-check

@@ -170,17 +170,24 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
     """
     if not question.strip() or not _ASKS_FIGURE.search(question) or declines(text):
         return ""
-    kinds = asked_kinds(question) or {"money", "percent", "number", "date", "time"}
-    named = {k for m in mentions(question) for k in m.keys}
-
-    def answers(t: str) -> bool:
-        return any(m.kind in kinds and not m.keys & named for m in mentions(t))
-
+    kinds = asked_kinds(question) or FIGURE_KINDS
     if "number" in kinds and _NUMBER_WORD.search(text):  # "up to five team members"
         return ""
-    if answers(text) or not any(answers(h.chunk.text) for h in sources):
+    if gives_figure(question, text) or not any(gives_figure(question, h.chunk.text)
+                                               for h in sources):
         return ""
     return "the question asks for a figure and the answer gives none"
+
+
+FIGURE_KINDS = frozenset({"money", "percent", "number", "date", "time"})  # not "id"
+
+
+def gives_figure(question: str, text: str) -> bool:
+    """True when `text` holds a figure of a kind `question` asks for (any but an ID when it
+    names none), other than one the question itself names ("Fixed Saver 12M")."""
+    kinds = asked_kinds(question) or FIGURE_KINDS
+    named = {k for m in mentions(question) for k in m.keys}
+    return any(m.kind in kinds and not m.keys & named for m in mentions(text))
 
 
 def _scores(question: str, lines: Sequence[Line]) -> list[float]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
-from lib.generation.context import Excerpt, asked_kinds, score_units, select, units_of
+from lib.generation.context import Excerpt, score_units, select, units_of
 from lib.generation.grounding import (
     check_grounding,
     citations_to_add,
@@ -27,7 +27,7 @@ from lib.generation.grounding import (
     mentions,
     missing_ids,
 )
-from lib.generation.lines import better_line, check_lines
+from lib.generation.lines import better_line, check_lines, gives_figure
 from lib.generation.local_server import N_CTX
 from lib.generation.unseen import index_knows, unseen_words
 from lib.generation.models import ModelSpec
@@ -540,10 +540,8 @@ def _best_passage(hits: Sequence[Hit], shown: Shown | None,
 def _best_with_figure(question: str, pairs: Sequence[tuple[tuple[int, str], Excerpt]]
                       ) -> Passage | None:
     """The best-scored selected unit with a figure the question asks for, as a Passage."""
-    kinds = asked_kinds(question)
-    named = {k for m in mentions(question) for k in m.keys}
     units = [(u, n, e) for (n, _), e in pairs for u in e.units
-             if any(m.kind in kinds and not m.keys & named for m in mentions(u.plain or u.text))]
+             if gives_figure(question, u.plain or u.text)]
     if not units:
         return None
     u, n, e = max(units, key=lambda r: r[0].score)
