@@ -53,7 +53,8 @@ def _counts(grounding: Grounding) -> str:
     if not n:
         return "🔎 Grounding check: no figures, dates or IDs to check."
     if not bad:
-        return f"🔎 Grounding check: all {n} figures, dates and IDs found in the cited sources."
+        what = "its one figure, date or ID" if n == 1 else f"all {n} figures, dates and IDs"
+        return f"🔎 Grounding check: {what} found in the cited sources."
     if not grounding.unsupported:
         return (f"⚠️ Grounding check: {bad} of {n} figures, dates and IDs are in the cited "
                 f"sources but on a line that answers something else: check them before you "
