@@ -15,7 +15,7 @@ def test_each_figure_says_where_it_was_found():
 def test_summary_warns_only_when_a_figure_is_unsupported():
     ok = Grounding((Figure("£12.99", "money", (1,), True),), (1,))
     bad = Grounding((*ok.figures, Figure("£13", "money", (), False)), (1,))
-    assert summary(ok).startswith("🔎") and "all 1 figures" in summary(ok)
+    assert summary(ok).startswith("🔎") and "one figure" in summary(ok)
     assert summary(bad).startswith("⚠️") and "1 of 2" in summary(bad)
     assert "no figures" in summary(Grounding((), (1,)))
 
