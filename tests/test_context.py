@@ -7,7 +7,9 @@ import zlib
 
 import numpy as np
 
+from lib.generation import context
 from lib.generation.context import (
+    answer_figures,
     asked_kinds,
     mark_stale,
     score_units,
@@ -110,6 +112,39 @@ def test_asked_kinds():
     assert "money" in asked_kinds("How much does a CHAPS payment cost?")
     assert "date" in asked_kinds("When will v2.2 be switched off?")
     assert asked_kinds("Tell me about Spaces") == set()
+
+
+def test_answer_figures_skip_what_the_question_names_and_clause_numbers():
+    q = "What does it cost to close the Term Saver 18M (TS-42) early?"
+    assert answer_figures(q, "Term Saver 18M pays a fixed rate for 18 months.") == []
+    assert answer_figures(q, "7.4 Term Saver 18M (TS-42) runs for a fixed term.") == []
+    assert [m.text for m in answer_figures(q, "Early closure: loss of 60 days' interest")] \
+        == ["60"]
+    # a value that only looks like the name's number in another unit is still a figure
+    assert [m.text for m in answer_figures(q, "Closing it costs 1.5% of the balance")] == ["1.5%"]
+
+
+def test_a_unit_restating_the_named_term_gets_no_figure_bonus(monkeypatch):
+    term = "Term Saver 18M pays a fixed rate for exactly 18 months if you leave your money."
+    fee = "Term Saver 18M early closure: loss of 60 days' interest"
+    hits = [hit(1, term, "Savings"), hit(2, fee, "Fees")]
+    q = "What does it cost to take money out of Term Saver 18M early?"
+
+    def scores():
+        return {u.text: u.score for u in score_units(q, units_of(hits), bag_embed([q])[0],
+                                                         bag_embed)}
+    with_bonus = scores()
+    monkeypatch.setattr(context, "FIGURE_BONUS", 0.0)
+    without = scores()
+    assert with_bonus[fee] - without[fee] > 0.1  # the fee row holds a figure that answers
+    assert with_bonus[term] == without[term]  # "18 months" only restates "18M"
+
+
+def test_a_clause_number_is_not_shown_to_the_model():
+    terms = "10.2 For complaints about card payments we will reply within 15 business days."
+    (unit,) = units_of([hit(1, terms, "Complaints")])
+    assert unit.text.startswith("For complaints") and unit.original.startswith("For complaints")
+    assert "15 business days" in unit.text
 
 
 def test_page_furniture_is_not_a_unit():

@@ -85,6 +85,40 @@ def test_near_misses_are_not_found(answer, wrong):
     assert [f.text for f in g.unsupported] == [wrong]
 
 
+@pytest.mark.parametrize("answer, passed", [
+    ("The late fee is 12 euros [1].", False),  # the source writes £12
+    ("The late fee is €12 [1].", False),
+    ("The late fee is $12 [1].", False),
+    ("The late fee is 12 pounds [1].", True),
+    ("The late fee is GBP 12 [1].", True),
+    ("The late fee is 12 [1].", True),  # no currency named: lenient, as before
+])
+def test_an_amount_in_another_currency_is_not_the_sources_amount(answer, passed):
+    assert check_grounding(answer, SOURCES, (1,)).passed is passed
+
+
+@pytest.mark.parametrize("answer, passed", [
+    ("You have 13 hours to tell us [1].", False),  # the source counts 13 months
+    ("You have 13 months to tell us [1].", True),
+    ("You have 13 [1].", True),  # bare: lenient
+    ("It costs £13 [1].", False),  # 13 is a count of months there, not an amount
+])
+def test_a_count_of_time_needs_its_unit(answer, passed):
+    source = (hit(1, "Tell us within 13 months of the payment. Reply within 15 business days."),)
+    assert check_grounding(answer, source, (1,)).passed is passed
+
+
+def test_business_days_are_days():
+    source = (hit(1, "We reply within 15 business days."),)
+    assert check_grounding("It takes 15 days [1].", source, (1,)).passed
+
+
+def test_a_bare_amount_in_the_source_supports_any_currency():
+    source = (hit(1, "Transfer fee (EUR account) 2.50 per transfer."),)
+    assert check_grounding("It costs €2.50 per transfer [1].", source, (1,)).passed
+    assert check_grounding("It costs £2.50 per transfer [1].", source, (1,)).passed
+
+
 def test_percent_and_money_of_the_same_value_differ():
     g = check_grounding("The fee is 12% [1].", SOURCES, (1,))  # the source has £12, not 12%
     assert not g.passed

@@ -277,3 +277,39 @@ def test_an_added_citation_goes_before_the_closing_disclaimer():
     assert cite_before_closing(styled, " [1]").endswith("[1] This is general information, "
                                                         "not financial advice.")
     assert cite_before_closing("The fee is £12.", " [1]") == "The fee is £12. [1]"
+
+
+def test_a_right_amount_gets_the_qualifier_its_source_writes(fake, sample_store):
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    fake.replies.append("Amending a sent transfer costs £10. " + " ".join(
+        f"[{n}]" for n in range(1, 9)))
+    stream = ask("What does Orbit FX charge to amend or recall a transfer after it has been sent?",
+                 sample_store, model)
+    "".join(stream)
+    assert "£10 per request" in stream.answer.text
+    assert stream.answer.grounding.passed and len(fake.requests) == 1
+
+
+def test_an_invented_figure_is_replaced_by_a_quote_that_holds_one(fake, sample_store):
+    from lib.generation.context import answer_figures
+
+    question = "What does it cost to take money out of an Orbit Fixed Saver 12M (OB-3310) early?"
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    fake.replies.extend(["It costs $1.00 [1].", "It costs $1.00 [1]."])
+    stream = ask(question, sample_store, model)
+    "".join(stream)
+    assert stream.answer.grounding.action == "quoted"
+    quote = stream.answer.text.split('"')[1]
+    assert answer_figures(question, quote)  # not a sentence that only restates "12M"
+
+
+def test_a_product_name_no_document_uses_abstains_without_a_request(fake, sample_store):
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    stream = ask("What is the monthly fee for Orbit Everyday Plus?", sample_store, model)
+    text = "".join(stream)
+    assert stream.answer.abstained and "Orbit Everyday Plus" in text
+    assert fake.requests == []
+    fake.replies.append("It is free [1].")
+    named = ask("What is the monthly fee for Orbit Everyday?", sample_store, model)
+    "".join(named)
+    assert not named.answer.abstained and len(fake.requests) >= 1

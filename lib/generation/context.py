@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lib.generation.grounding import mentions
+from lib.generation.grounding import Mention, mentions
 from lib.generation.overlap import content_words, idf_overlap
 from lib.types import Hit
 
@@ -111,7 +111,7 @@ def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
     """Every unit of every hit; the chunk's section is the default heading.
 
     `old_values`: "mark" says which value is current (mark_stale); "drop" cuts old ones out.
-    "Page n of m" lines are skipped, and a line already seen in a better-ranked chunk (chunks
+    A legal clause's leading number is cut off. "Page n of m" lines are skipped, and a line already seen in a better-ranked chunk (chunks
     overlap; a PDF's running header repeats on every page) is kept once.
     """
     seen: set[str] = set()
@@ -121,11 +121,14 @@ def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
             if text in seen or _PAGE_LINE.search(text):
                 continue
             seen.add(text)
-            marked, stale = mark_stale(text)
-            plain = strip_old_values(text)
+            # "10.2 For complaints ... within 15 business days": the small model read the
+            # clause number as the answer ("10 business days"); the model sees the clause alone.
+            body = CLAUSE_NUMBER.sub("", text, count=1)
+            marked, stale = mark_stale(body)
+            plain = strip_old_values(body)
             shown = plain if old_values == "drop" else marked
             out.append(Unit(i, pos, shown, heading or (hit.chunk.section or ""), stale,
-                            plain=plain, original=text))
+                            plain=plain, original=body))
     return out
 
 
@@ -153,7 +156,7 @@ def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
     q_ids = ids_in(question)
     out = []
     for u, t, c, overlap in zip(units, texts, cos, overlaps, strict=True):
-        has = wanted and any(m.kind in wanted for m in mentions(t))
+        has = bool(wanted) and bool(answer_figures(question, t))
         prior = RANK_WEIGHT / (1 + ranks[u.hit_index]) if ranks else 0.0
         other = bool(q_ids) and bool(ids := ids_in(f"{u.heading} {t}")) and not q_ids & ids
         out.append(replace(u, score=float(c) + OVERLAP_WEIGHT * overlap + prior
@@ -188,6 +191,30 @@ _ASKS = (
 def asked_kinds(question: str) -> set[str]:
     """The kinds of figure the question asks for (grounding.py's kinds), maybe none."""
     return {k for pattern, kinds in _ASKS if pattern.search(question) for k in kinds}
+
+
+FIGURE_KINDS = frozenset({"money", "percent", "number", "date", "time"})  # not "id"
+# A legal clause's number ("7.2 Where a payment was unauthorised ...") is not a value.
+CLAUSE_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)+\s")
+_GLUED_NUMBER = re.compile(r"(?<=[A-Za-z])\d+(?:\.\d+)?|\d+(?:\.\d+)?(?=[A-Za-z])")
+
+
+def named_keys(question: str) -> set[str]:
+    """Keys of the figures the question itself names, including a number inside a name
+    ("12" of "Fixed Saver 12M"): an answer repeating one has not chosen a figure."""
+    keys = {k for m in mentions(question) for k in m.keys}
+    glued = (m for n in _GLUED_NUMBER.findall(question) for m in mentions(n))
+    return keys | {k for m in glued for k in m.keys}
+
+
+def answer_figures(question: str, text: str) -> list[Mention]:
+    """The figures in `text` that could answer `question`: of a kind it asks for (any but
+    an ID when it names none), not a numbered clause's number, not one it names itself."""
+    kinds = asked_kinds(question) or FIGURE_KINDS
+    named = named_keys(question)
+    clause_at = len(text) - len(text.lstrip()) if CLAUSE_NUMBER.match(text) else -1
+    return [m for m in mentions(text) if m.kind in kinds and not m.keys & named
+            and m.start != clause_at]
 
 
 def supersede(units: Sequence[Unit]) -> list[Unit]:

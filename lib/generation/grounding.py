@@ -58,6 +58,9 @@ class Mention:
     keys: frozenset[str]  # a source supports all of these
     key: str  # the most specific one, which an answer's figure must find
     start: int
+    # What the amount counts: a currency ("gbp", "eur", "usd", "pence") or a time unit
+    # ("day", "month", ...) when written with one; "" when bare.
+    unit: str = ""
 
 
 def _value(raw: str) -> str:
@@ -107,6 +110,29 @@ def _keys(kind: str, m: re.Match[str]) -> frozenset[str]:
     return frozenset({"num:" + _value(raw)})
 
 
+_CURRENCIES = (("pence", re.compile(r"^\s*p$", re.IGNORECASE)),
+               ("gbp", re.compile(r"£|gbp|pound", re.IGNORECASE)),
+               ("eur", re.compile(r"€|eur", re.IGNORECASE)),
+               ("usd", re.compile(r"\$|usd|dollar", re.IGNORECASE)))
+
+
+# "24 hours", "15 business days", "30 days' notice": a count of time, by its unit.
+_TIME_UNIT = re.compile(r"[ \t]*(?:(?:business|working|calendar)[ \t]+)?"
+                        r"(minute|hour|day|week|month|year)s?\b", re.IGNORECASE)
+
+
+def _unit(kind: str, m: re.Match[str], work: str) -> str:
+    """What a money amount or a number counts, as written ("" when bare or another kind)."""
+    if kind == "number":
+        after = _TIME_UNIT.match(work, m.end())
+        return after.group(1).lower() if after else ""
+    if kind != "money":
+        return ""
+    value = m.groupdict().get("n") or m.groupdict().get("n2") or ""
+    written = m.group(0).replace(value, " ", 1)
+    return next((code for code, pattern in _CURRENCIES if pattern.search(written)), "")
+
+
 def mentions(text: str) -> list[Mention]:
     """Every figure, date, time and ID in `text`, in reading order (citations skipped)."""
     work = _CITATION.sub(lambda m: " " * len(m.group(0)), text)
@@ -116,7 +142,8 @@ def mentions(text: str) -> list[Mention]:
             keys = _keys(kind, m)
             if keys:  # the longest key is the most specific ("date:2026-02-28")
                 key = max(keys, key=len)
-                found.append(Mention(m.group(0).strip(), kind, keys, key, m.start()))
+                found.append(Mention(m.group(0).strip(), kind, keys, key, m.start(),
+                                     _unit(kind, m, work)))
         work = pattern.sub(lambda m: " " * len(m.group(0)), work)
     return sorted(found, key=lambda x: x.start)
 
@@ -126,13 +153,31 @@ def source_keys(text: str) -> frozenset[str]:
     return frozenset(k for mention in mentions(text) for k in mention.keys)
 
 
+def source_units(text: str) -> dict[str, set[str]]:
+    """For each amount or number in a source, the units it is written with ("" for bare)."""
+    out: dict[str, set[str]] = {}
+    for m in mentions(text):
+        if m.kind in ("money", "number"):
+            out.setdefault(m.key, set()).add(m.unit)
+    return out
+
+
+def _other_unit(mention: Mention, units: dict[str, set[str]]) -> bool:
+    """True when a source writes the answer's amount only with other units: "9.00 euros" is
+    not the source's "£9.00", nor "24 hours" its "24 months" (a bare figure on either side
+    is lenient: "a fee of 12" still names the source's £12)."""
+    written = units.get(mention.key)
+    return bool(mention.unit) and bool(written) and not written & {mention.unit, ""}
+
+
 def _sources_with(mention: Mention, keyed: Sequence[frozenset[str]],
-                  lowered: Sequence[str]) -> tuple[int, ...]:
+                  lowered: Sequence[str], units: Sequence[dict[str, set[str]]]
+                  ) -> tuple[int, ...]:
     """1-based numbers of the sources holding `mention` (IDs also as plain substrings)."""
     out = []
-    for n, (keys, low) in enumerate(zip(keyed, lowered, strict=True), 1):
+    for n, (keys, low, cur) in enumerate(zip(keyed, lowered, units, strict=True), 1):
         plain_id = mention.kind == "id" and mention.text.lower() in low
-        if mention.key in keys or plain_id:
+        if (mention.key in keys and not _other_unit(mention, cur)) or plain_id:
             out.append(n)
     return tuple(out)
 
@@ -154,13 +199,14 @@ def check_grounding(text: str, sources: Sequence[Hit], citations: Sequence[int])
     texts = [h.chunk.text for h in sources]
     keyed = [source_keys(t) for t in texts]
     lowered = [" ".join(t.split()).lower() for t in texts]
+    units = [source_units(t) for t in texts]
     figures = []
     seen: set[str] = set()
     for mention in mentions(text):
         if mention.key in seen:  # "£12 ... £12": one line is enough
             continue
         seen.add(mention.key)
-        where = _sources_with(mention, keyed, lowered)
+        where = _sources_with(mention, keyed, lowered, units)
         figures.append(Figure(mention.text, mention.kind, where,
                               any(n in checked for n in where)))
     return Grounding(tuple(figures), checked)

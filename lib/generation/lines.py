@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from lib.generation.context import (
+    CLAUSE_NUMBER,
+    FIGURE_KINDS,
     ID_PENALTY,
+    answer_figures,
     asked_kinds,
     ids_in,
     split_units,
@@ -38,10 +41,6 @@ MARGIN = 0.15
 # Clause boundaries inside one sentence that lists two values ("personal accounts use
 # 04-62-18 and business accounts use 04-62-19").
 _CLAUSE = re.compile(r";\s+|,?\s+(?:and|but|while|whereas)\s+(?=\D)")
-
-
-# A legal clause's number ("7.2 Where a payment was unauthorised ...") is not a value.
-_CLAUSE_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)+\s")
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ def lines_of(sources: Sequence[Hit]) -> tuple[list[Line], dict[tuple[int, str], 
             pieces = [plain] if ":" in plain and ";" in plain else _clauses(plain)  # table rows
             for piece in (p.strip() for p in pieces):
                 found = tuple(f for f in mentions(piece)
-                              if not (f.start == 0 and _CLAUSE_NUMBER.match(piece)))
+                              if not (f.start == 0 and CLAUSE_NUMBER.match(piece)))
                 if found:
                     lines.append(Line(n, piece, heading, found))
             for key in {k for m in mentions(unit) for k in m.keys} - current:
@@ -179,15 +178,10 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
     return "the question asks for a figure and the answer gives none"
 
 
-FIGURE_KINDS = frozenset({"money", "percent", "number", "date", "time"})  # not "id"
-
-
 def gives_figure(question: str, text: str) -> bool:
-    """True when `text` holds a figure of a kind `question` asks for (any but an ID when it
-    names none), other than one the question itself names ("Fixed Saver 12M")."""
-    kinds = asked_kinds(question) or FIGURE_KINDS
-    named = {k for m in mentions(question) for k in m.keys}
-    return any(m.kind in kinds and not m.keys & named for m in mentions(text))
+    """True when `text` holds a figure that could answer `question` (context.answer_figures):
+    of a kind it asks for, other than one it names itself ("Fixed Saver 12M")."""
+    return bool(answer_figures(question, text))
 
 
 def _scores(question: str, lines: Sequence[Line]) -> list[float]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
-from lib.generation.context import Excerpt, score_units, select, units_of
+from lib.generation.context import Excerpt, asked_kinds, score_units, select, units_of
 from lib.generation.grounding import (
     check_grounding,
     citations_to_add,
@@ -28,6 +28,8 @@ from lib.generation.grounding import (
     missing_ids,
 )
 from lib.generation.lines import better_line, check_lines, gives_figure
+from lib.generation.names import index_search, missing_names
+from lib.generation.qualifiers import with_qualifiers
 from lib.generation.local_server import N_CTX
 from lib.generation.unseen import index_knows, unseen_words
 from lib.generation.models import ModelSpec
@@ -267,11 +269,12 @@ def abstention_text(retrieval: Retrieval | None, threshold: float) -> str:
             f"The closest sources are listed below.")
 
 
-def unknown_id_text(ids: Sequence[str]) -> str:
-    """The abstention when the question names a code no retrieved passage holds."""
+def unknown_id_text(ids: Sequence[str], what: str = "code") -> str:
+    """The abstention when the question names a code (or a product name) no retrieved
+    passage holds."""
     named = ", ".join(ids)
     return (f"None of the passages found for this question mention {named}, so the documents "
-            f"do not seem to answer it. Check the code, or add the document that covers it. "
+            f"do not seem to answer it. Check the {what}, or add the document that covers it. "
             f"The closest sources are listed below.")
 
 
@@ -372,6 +375,12 @@ class AnswerStream:
                 citations = parse_citations(text, len(hits))
                 grounding = replace(check(self.question, text, hits, citations), action=action)
                 timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
+        if grounding is not None and self.repair is not None:
+            # "£2.00" -> "£2.00 per payment", as the cited source writes it (the page redraws).
+            if (completed := with_qualifiers(text, grounding, hits)) != text:
+                text = completed
+                grounding = replace(check(self.question, text, hits, citations),
+                                    action=grounding.action)
         self.answer = Answer(text, citations, hits, timings, self.spec.label,
                              grounding=grounding, unseen=self.unseen)
 
@@ -451,8 +460,11 @@ def ask(question: str, index: Any, model: ChatModel,
         if not retrieval.hits or retrieval.confidence < settings.min_confidence:
             text = abstention_text(retrieval, settings.min_confidence)
             return AnswerStream(spec, retrieval, fixed_text=text)
-        if missing := missing_ids(question, [h.chunk.text for h in retrieval.hits]):
+        texts = [h.chunk.text for h in retrieval.hits]
+        if missing := missing_ids(question, texts):
             return AnswerStream(spec, retrieval, fixed_text=unknown_id_text(missing))
+        if missing := missing_names(question, texts, index_search(index)):
+            return AnswerStream(spec, retrieval, fixed_text=unknown_id_text(missing, "name"))
     unseen = unseen_words(question, index_knows(index)) if retrieval else ()
     model.ensure()  # local: start the server before counting tokens with its tokenizer
     hits: Sequence[Hit] = retrieval.hits if retrieval else ()
@@ -493,8 +505,10 @@ def ask(question: str, index: Any, model: ChatModel,
             # The best sentence is found only when needed: a model that read whole chunks
             # (an adapter with adapter_context="chunks") pays for scoring them only on a failure.
             found = excerpts or select_context(index, question, retrieval, settings)
+            # An answer that missed or invented the figure asked for: quote a line holding one.
+            wants_figure = bool(grounding.missing) or bool(asked_kinds(question))
             best = _best_passage(hits, shown or _shown(found), found,
-                                 question if grounding.missing else "")
+                                 question if wants_figure else "")
             return _repair(question, model, settings, hits, best, guide, text)
         stream.repair = repair
     return stream
@@ -524,8 +538,8 @@ def _best_passage(hits: Sequence[Hit], shown: Shown | None,
                   excerpts: Sequence[Excerpt], question: str = "") -> Passage:
     """The last excerpt (the best: context.select puts it last; else retrieval's top hit).
 
-    With `question` (its answer gave no figure): the best unit holding a figure of a kind it
-    asks for, from whichever excerpt has it; a PDF's running title is no answer to "how much".
+    With `question` (its answer gave no figure, or one no source holds): the best unit
+    holding a figure of a kind it asks for, from whichever excerpt has it; a PDF's running title is no answer to "how much".
     """
     if excerpts and shown:
         pairs = list(zip(shown, excerpts, strict=False))

@@ -1,0 +1,56 @@
+"""A figure completed as its source writes it ("£2.00" -> "£2.00 per payment"), hand-made."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib.generation.grounding import check_grounding, mentions
+from lib.generation.qualifiers import source_qualifier, with_qualifiers
+from lib.types import Chunk, Hit
+
+FEES = ("Receiving a SWIFT payment £2.00 per payment. Arranged overdraft 29.9% EAR variable. "
+        "Representative rate 34.9% APR (variable). Plan fee £12.99 a month. Cash abroad free "
+        "up to £200, then 2% of the amount. Late fee £12.")
+
+
+def hit(n: int, text: str) -> Hit:
+    return Hit(Chunk(f"d-{n:05d}", "d", f"doc{n}.md", None, None, 0, len(text), text),
+               1.0 / n, n, "hybrid")
+
+
+def complete(answer: str, *texts: str, cited: tuple[int, ...] = (1,)) -> str:
+    sources = [hit(n, t) for n, t in enumerate(texts or (FEES,), 1)]
+    return with_qualifiers(answer, check_grounding(answer, sources, cited), sources)
+
+
+@pytest.mark.parametrize("answer, completed", [
+    ("It costs £2.00. [1]", "It costs £2.00 per payment. [1]"),
+    ("It is 29.9% interest [1].", "It is 29.9% EAR interest [1]."),
+    ("You then pay 2% [1].", "You then pay 2% of the amount [1]."),
+    ("The plan is £12.99 [1].", "The plan is £12.99 a month [1]."),
+])
+def test_the_sources_qualifier_is_added(answer, completed):
+    assert complete(answer) == completed
+
+
+@pytest.mark.parametrize("answer", [
+    "The plan is £12.99 per month [1].",  # said in other words
+    "It is £2.00 for each payment [1].",
+    "The late fee is £12 [1].",  # the source gives it no qualifier
+    'The documentation says: "Receiving a SWIFT payment £2.00 per payment" [1]',
+    "It costs £99.00 per payment [1].",  # unsupported: nothing to complete
+    "No figures here [1].",
+])
+def test_nothing_is_added_when_said_absent_or_unsupported(answer):
+    assert complete(answer) == answer
+
+
+def test_only_cited_sources_qualify_and_disagreeing_ones_add_nothing():
+    other = "Replacement card £2.00 per card."
+    assert complete("It is £2.00 [2].", FEES, other, cited=(2,)) == "It is £2.00 per card [2]."
+    assert complete("It is £2.00 [1] [2].", FEES, other, cited=(1, 2)) == "It is £2.00 [1] [2]."
+
+
+def test_per_cent_is_part_of_the_rate_not_a_qualifier():
+    (m,) = mentions("3 per cent")
+    assert source_qualifier(m, ["The rate is 3 per cent a year."]) == "a year"
