@@ -112,6 +112,8 @@ def test_asked_kinds():
     assert "money" in asked_kinds("How much does a CHAPS payment cost?")
     assert "date" in asked_kinds("When will v2.2 be switched off?")
     assert asked_kinds("Tell me about Spaces") == set()
+    assert asked_kinds("I got an error when sending a payment. What is wrong?") == set()
+    assert "date" in asked_kinds("By when must I report it?")
 
 
 def test_answer_figures_skip_what_the_question_names_and_clause_numbers():

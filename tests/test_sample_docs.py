@@ -305,6 +305,10 @@ HELD_OUT_TYPES = {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerab
     # the untouched test set
     ("grounded_heldout4.jsonl", "held-out-4", 24,
      {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerable"}),
+    # written on 2026-12-02 (third session) by a separate author after that session's rules
+    # were final: the untouched test set
+    ("grounded_heldout5.jsonl", "held-out-5", 24,
+     {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerable"}),
 ])
 def test_held_out_questions_are_separate_and_point_at_their_fact(name, split, n_rows, types):
     lines = (EVAL / name).read_text(encoding="utf-8").splitlines()

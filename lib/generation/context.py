@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -184,7 +185,10 @@ _ASKS = (
      {"money", "percent", "number"}),
     (re.compile(r"\bhow (?:many|long|high|often|big|soon)\b|\bwithin\b", re.IGNORECASE),
      {"number", "money", "date"}),
-    (re.compile(r"\b(?:when|date|until|deadline)\b", re.IGNORECASE), {"date", "time"}),
+    # "When will ...?", "by when": a question word; "an error when sending" is not.
+    (re.compile(r"\bwhen\s+(?:will|does|do|did|is|are|was|were|can|should|must|would|could"
+                r"|has|have)\b|\b(?:by|until|till)\s+when\b|\b(?:date|until|deadline)\b",
+                re.IGNORECASE), {"date", "time"}),
 )
 
 
@@ -199,12 +203,13 @@ CLAUSE_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)+\s")
 _GLUED_NUMBER = re.compile(r"(?<=[A-Za-z])\d+(?:\.\d+)?|\d+(?:\.\d+)?(?=[A-Za-z])")
 
 
-def named_keys(question: str) -> set[str]:
+@lru_cache(maxsize=256)  # asked once per selected unit: the question is the same
+def named_keys(question: str) -> frozenset[str]:
     """Keys of the figures the question itself names, including a number inside a name
     ("12" of "Fixed Saver 12M"): an answer repeating one has not chosen a figure."""
     keys = {k for m in mentions(question) for k in m.keys}
     glued = (m for n in _GLUED_NUMBER.findall(question) for m in mentions(n))
-    return keys | {k for m in glued for k in m.keys}
+    return frozenset(keys | {k for m in glued for k in m.keys})
 
 
 def answer_figures(question: str, text: str) -> list[Mention]:
