@@ -112,8 +112,9 @@ def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
     """Every unit of every hit; the chunk's section is the default heading.
 
     `old_values`: "mark" says which value is current (mark_stale); "drop" cuts old ones out.
-    A legal clause's leading number is cut off. "Page n of m" lines are skipped, and a line already seen in a better-ranked chunk (chunks
-    overlap; a PDF's running header repeats on every page) is kept once.
+    A legal clause's leading number is cut off. "Page n of m" lines are skipped, and a line
+    already seen in a better-ranked chunk (chunks overlap; a PDF's running header repeats on
+    every page) is kept once.
     """
     seen: set[str] = set()
     out = []

@@ -175,9 +175,9 @@ def _sources_with(mention: Mention, keyed: Sequence[frozenset[str]],
                   ) -> tuple[int, ...]:
     """1-based numbers of the sources holding `mention` (IDs also as plain substrings)."""
     out = []
-    for n, (keys, low, cur) in enumerate(zip(keyed, lowered, units, strict=True), 1):
+    for n, (keys, low, written) in enumerate(zip(keyed, lowered, units, strict=True), 1):
         plain_id = mention.kind == "id" and mention.text.lower() in low
-        if (mention.key in keys and not _other_unit(mention, cur)) or plain_id:
+        if (mention.key in keys and not _other_unit(mention, written)) or plain_id:
             out.append(n)
     return tuple(out)
 

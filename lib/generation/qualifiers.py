@@ -3,8 +3,9 @@
 The small local model often copies the right amount but drops what it is per ("per
 transfer", "a month") or which rate it is (AER, APR, EAR): "£0.20" alone does not say
 whether it is per transfer or per month, and "29.9% interest" not whether it is the
-EAR. When every place the cited sources write the figure gives it one qualifier, and the
-answer does not already say it, the qualifier is added after the figure. Pure text rules.
+EAR. When the cited sources write the figure with one qualifier (and never with another),
+and the answer does not already say it, the qualifier is added after the figure. Pure text
+rules.
 """
 
 from __future__ import annotations
