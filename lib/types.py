@@ -184,7 +184,8 @@ class Grounding:
     checked: tuple[int, ...] = ()  # the source numbers figures were looked for in
     action: str = ""  # what the post-check did: "" (nothing), "retried", "quoted"
     # Set when the question asks for a figure, the answer gives none and a source line
-    # holds one (generation.lines.no_figure): why, in one line.
+    # holds one (generation.lines.no_figure), or the answer misses the meaning of the code
+    # it is asked about (generation.definitions): why, in one line.
     missing: str = ""
 
     @property

@@ -113,6 +113,23 @@ def test_business_days_are_days():
     assert check_grounding("It takes 15 days [1].", source, (1,)).passed
 
 
+@pytest.mark.parametrize("answer, passed", [
+    ("We repay within 5 business days [1].", True),  # words in the source, digits here
+    ("We repay within five business days [1].", True),
+    ("We repay within seven business days [1].", False),  # a count the source does not give
+    ("We repay within five hours [1].", False),  # its unit is days
+])
+def test_a_count_of_time_in_words_is_a_figure(answer, passed):
+    source = (hit(1, "We will normally repay within five business days of your claim."),)
+    assert check_grounding(answer, source, (1,)).passed is passed
+
+
+@pytest.mark.parametrize("text", ["one of our team", "in one go", "five team members",
+                                  "Seven Dials branch"])
+def test_number_words_that_count_no_time_are_not_figures(text):
+    assert mentions(text) == []
+
+
 def test_a_bare_amount_in_the_source_supports_any_currency():
     source = (hit(1, "Transfer fee (EUR account) 2.50 per transfer."),)
     assert check_grounding("It costs €2.50 per transfer [1].", source, (1,)).passed

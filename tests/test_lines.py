@@ -159,3 +159,31 @@ def test_a_line_about_another_version_is_not_the_answer():
     g = judged(question, "It is 60 requests per minute [1].", changelog)
     assert not g.passed and "120" in g.figures[0].better
     assert judged(question, "It is 120 requests per minute [1].", changelog).passed
+
+
+def test_a_count_in_words_is_a_rival_line():
+    # "five business days" is a figure to the line check, so the clause that answers
+    # "normally" beats the one about needing more information
+    terms = ("We will normally reimburse within five business days of your claim, and may take "
+             "up to 35 business days where we need more information about the payment.")
+    g = judged("How quickly do you normally reimburse a claim?",
+               "You reimburse within 35 business days [1].", terms)
+    assert not g.passed and "five" in g.figures[0].better, g
+    assert judged("How quickly do you normally reimburse a claim?",
+                  "Within five business days [1].", terms).passed
+
+
+def test_a_clause_without_a_figure_opening_a_sentence_joins_the_next():
+    # "For complaints about payment services, such as card payments | and transfers, ... 15"
+    # is one line: the words before "and" say what the 15 days are for
+    terms = ("For complaints about payment services, such as card payments and transfers, we "
+             "reply within 15 business days. For all other complaints we reply within 8 weeks.")
+    g = judged("How long do you take to reply to complaints about card payments?",
+               "Within 8 weeks [1].", terms)
+    assert not g.passed and "15" in g.figures[0].better, g
+
+
+def test_page_furniture_is_no_line():
+    from lib.generation.lines import lines_of
+    lines, _ = lines_of(hits("Orbit Bank Fee and Pricing Schedule - Page 1 of 4\nFee £5 per card."))
+    assert [ln.text for ln in lines] == ["Fee £5 per card."]

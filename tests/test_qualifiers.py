@@ -54,3 +54,25 @@ def test_only_cited_sources_qualify_and_disagreeing_ones_add_nothing():
 def test_per_cent_is_part_of_the_rate_not_a_qualifier():
     (m,) = mentions("3 per cent")
     assert source_qualifier(m, ["The rate is 3 per cent a year."]) == "a year"
+
+
+def test_given_the_question_disagreeing_sources_qualify_from_the_line_that_answers_it():
+    sources = [hit(1, "Minimum repayment: the greater of £5 or 3% of the balance."),
+               hit(2, "Replacement card (lost or stolen) £5 per card. Statement copy £5 per copy.")]
+    answer = "A replacement card is £5 [1]."
+    g = check_grounding(answer, sources, (1,))
+    question = "How much does a replacement card cost if mine is stolen?"
+    assert with_qualifiers(answer, g, sources, question) == "A replacement card is £5 per card [1]."
+    assert with_qualifiers(answer, g, sources) == answer  # without it: the cited line's none
+    asked_minimum = "What is the minimum repayment?"
+    assert with_qualifiers(answer, g, sources, asked_minimum) == answer  # its line has none
+
+
+def test_the_best_line_is_one_holding_the_amount_not_the_same_number():
+    sources = [hit(1, "Minimum repayment: the greater of £5 or 3% of the balance."),
+               hit(2, "Replacement card prices are in section 5 of the fee schedule. "
+                      "Replacement card £5 per card.")]
+    answer = "A replacement card is £5 [1]."
+    g = check_grounding(answer, sources, (1,))
+    question = "What replacement card prices does the fee schedule give?"
+    assert with_qualifiers(answer, g, sources, question) == "A replacement card is £5 per card [1]."

@@ -313,3 +313,34 @@ def test_a_product_name_no_document_uses_abstains_without_a_request(fake, sample
     named = ask("What is the monthly fee for Orbit Everyday?", sample_store, model)
     "".join(named)
     assert not named.answer.abstained and len(fake.requests) >= 1
+
+
+def test_an_invented_meaning_of_a_code_is_answered_again_from_its_line(fake, sample_store):
+    question = "What does error ERR-5002 mean in the app?"
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    fake.replies.extend(["ERR-5002 is a security vulnerability in the app [1].",
+                         "ERR-5002 means something went wrong on our side [1]."])
+    stream = ask(question, sample_store, model)
+    "".join(stream)
+    assert len(fake.requests) == 2
+    retry_prompt = fake.requests[1]["messages"][1]["content"].split("Answer using only")[0]
+    assert "ERR-5002: Something went wrong on our side" in retry_prompt  # its defining line
+    assert stream.answer.grounding.action == "retried" and stream.answer.grounding.passed
+
+
+def test_a_retry_that_still_invents_the_meaning_quotes_the_defining_line(fake, sample_store):
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    fake.replies.extend(["ERR-4090 means your card has expired [1].",
+                         "ERR-4090 means your card has expired [1]."])
+    stream = ask("What does ERR-4090 mean in the Orbit Bank app?", sample_store, model)
+    "".join(stream)
+    assert stream.answer.grounding.action == "quoted"
+    assert "payee name check found no match" in stream.answer.text
+
+
+def test_a_right_meaning_of_a_code_needs_no_second_request(fake, sample_store):
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    fake.replies.append("ERR-4090 means the payee name check found no match [1].")
+    stream = ask("What does ERR-4090 mean in the Orbit Bank app?", sample_store, model)
+    "".join(stream)
+    assert len(fake.requests) == 1 and stream.answer.grounding.passed

@@ -31,11 +31,13 @@ def figure_note(fig: Figure) -> str:
 ACTIONS = {
     "cited": "The answer's figure came from a source it did not cite: that source was added.",
     "retried": "The first answer had a figure the sources do not hold, one from a line "
-               "that answers something else, or none where the question asks for one: this "
-               "one was asked again on the best line alone.",
+               "that answers something else, none where the question asks for one, or not "
+               "the meaning of the code asked about: this one was asked again on the best "
+               "line alone.",
     "quoted": "The model's answers had figures the sources do not hold, from a line that "
-              "answers something else, or none where the question asks for one: this is "
-              "the best line of the sources, quoted.",
+              "answers something else, none where the question asks for one, or not the "
+              "meaning of the code asked about: this is the best line of the sources, "
+              "quoted.",
 }
 
 
@@ -48,7 +50,7 @@ def summary(grounding: Grounding) -> str:
 def _counts(grounding: Grounding) -> str:
     n, bad = len(grounding.figures), len(grounding.flagged)
     if grounding.missing and not bad:
-        return (f"⚠️ Grounding check: {grounding.missing}, though the sources hold one: "
+        return (f"⚠️ Grounding check: {grounding.missing}: "
                 f"read the sources below before you rely on this answer.")
     if not n:
         return "🔎 Grounding check: no figures, dates or IDs to check."

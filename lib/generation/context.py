@@ -105,7 +105,7 @@ def split_units(text: str) -> list[tuple[str, str]]:
 
 
 # PDF page furniture: "Orbit Business Account Guide (OB-5050) - Page 1 of 3".
-_PAGE_LINE = re.compile(r"\bPage \d+ of \d+\b")
+PAGE_LINE = re.compile(r"\bPage \d+ of \d+\b")
 
 
 def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
@@ -120,7 +120,7 @@ def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
     out = []
     for i, hit in enumerate(hits):
         for pos, (heading, text) in enumerate(split_units(hit.chunk.text)):
-            if text in seen or _PAGE_LINE.search(text):
+            if text in seen or PAGE_LINE.search(text):
                 continue
             seen.add(text)
             # "10.2 For complaints ... within 15 business days": the small model read the

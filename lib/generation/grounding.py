@@ -22,6 +22,12 @@ _MONTH = (r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|j
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _CUR = r"£|\$|€|(?:GBP|EUR|USD)\s?"
 _CUR_WORD = r"\s?(?:pounds?|GBP|euros?|EUR|dollars?|USD|p\b)"
+# Counts written in words, by value (compound ones such as "twenty-one" are rare in terms).
+_WORD_VALUES = {w: i for i, w in enumerate(
+    ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+     "fifteen sixteen seventeen eighteen nineteen twenty").split(), 1)} | \
+    {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90}
+_TIME_UNIT_WORDS = r"(?:(?:business|working|calendar)[ \t]+)?(?:minute|hour|day|week|month|year)s?\b"
 # Citation markers are not figures: "[1]", "[1, 3]", "[Source 2]".
 _CITATION = re.compile(r"\[\s*(?:sources?|excerpts?)?\s*\d+(?:\s*[,;&\-–]\s*\d+)*\s*\]", re.IGNORECASE)
 
@@ -46,6 +52,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("money", re.compile(rf"(?:{_CUR})\s?(?P<n>{_NUM})|(?<![\w.])(?P<n2>{_NUM}){_CUR_WORD}",
                          re.IGNORECASE)),
     ("number", re.compile(rf"(?<![\w.,])(?P<n>{_NUM})(?![\w])")),
+    # A count of time written in words ("within five business days", "after seven days"):
+    # the same figure as "5 days" to the checks. Only before a time unit: "one of", "in one
+    # go" are not counts, and documents write other counts (team members) in digits too.
+    ("number", re.compile(rf"\b(?P<w>{'|'.join(_WORD_VALUES)})(?=[ \t]+{_TIME_UNIT_WORDS})",
+                          re.IGNORECASE)),
 )
 
 
@@ -106,6 +117,8 @@ def _keys(kind: str, m: re.Match[str]) -> frozenset[str]:
         return frozenset({"pct:" + _value(m["n"])})
     # A price written without its symbol ("a fee of 12") still names the same value; being
     # lenient here costs a rare false "found" (12 vs "12 months"), strict costs false alarms.
+    if word := m.groupdict().get("w"):
+        return frozenset({f"num:{_WORD_VALUES[word.lower()]}"})
     raw = m.groupdict().get("n") or m.groupdict().get("n2") or m.group(0)
     return frozenset({"num:" + _value(raw)})
 

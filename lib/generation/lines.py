@@ -22,6 +22,7 @@ from lib.generation.context import (
     CLAUSE_NUMBER,
     FIGURE_KINDS,
     ID_PENALTY,
+    PAGE_LINE,
     answer_figures,
     asked_kinds,
     ids_in,
@@ -59,15 +60,22 @@ class Line:
 
 
 def _clauses(text: str) -> list[str]:
-    """A sentence split where it lists several values; figure-free pieces join the one before."""
+    """A sentence split where it lists several values; a figure-free piece joins the one
+    before, or the one after when it opens the sentence ("For complaints about payment
+    services, such as card payments | and transfers, ... 15 business days")."""
     parts = [p for p in _CLAUSE.split(text) if p.strip()]
     out: list[str] = []
+    lead = ""
     for part in parts:
-        if out and not mentions(part):
-            out[-1] = f"{out[-1]} {part}"
+        if not mentions(part):
+            if out:
+                out[-1] = f"{out[-1]} {part}"
+            else:
+                lead = f"{lead} {part}".strip()
         else:
-            out.append(part)
-    return out
+            out.append(f"{lead} {part}".strip())
+            lead = ""
+    return out or ([lead] if lead else [])
 
 
 def lines_of(sources: Sequence[Hit]) -> tuple[list[Line], dict[tuple[int, str], Line]]:
@@ -77,6 +85,8 @@ def lines_of(sources: Sequence[Hit]) -> tuple[list[Line], dict[tuple[int, str], 
     old: dict[tuple[int, str], Line] = {}
     for n, hit in enumerate(sources, 1):
         for heading, unit in split_units(hit.chunk.text):
+            if PAGE_LINE.search(unit):  # "Page 1 of 4": page furniture, no value
+                continue
             plain = " ".join(strip_old_values(unit).split())  # a cut-out aside leaves "  "
             current = {k for m in mentions(plain) for k in m.keys}
             pieces = [plain] if ":" in plain and ";" in plain else _clauses(plain)  # table rows
@@ -175,7 +185,7 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
     if gives_figure(question, text) or not any(gives_figure(question, h.chunk.text)
                                                for h in sources):
         return ""
-    return "the question asks for a figure and the answer gives none"
+    return "the question asks for a figure and the answer gives none, though the sources hold one"
 
 
 def gives_figure(question: str, text: str) -> bool:
@@ -184,7 +194,7 @@ def gives_figure(question: str, text: str) -> bool:
     return bool(answer_figures(question, text))
 
 
-def _scores(question: str, lines: Sequence[Line]) -> list[float]:
+def line_scores(question: str, lines: Sequence[Line]) -> list[float]:
     """Each line's IDF-weighted share of the question's words, less ID_PENALTY for a line
     about another product ID or version than the one the question names (the v2.3.0
     changelog line for a question about v2.3.1), as sentence selection scores them."""
@@ -204,7 +214,7 @@ def judge_lines(question: str, text: str, grounding: Grounding, sources: Sequenc
     answer_mentions = mentions(text)
     given = {k for m in answer_mentions for k in m.keys}
     asked = {k for m in mentions(question) for k in m.keys}
-    scores = _scores(question, lines)
+    scores = line_scores(question, lines)
     by_mention = {m.text: m for m in answer_mentions}
     out: list[tuple[Figure, str, Line | None]] = []
     for fig in grounding.figures:

@@ -4,8 +4,8 @@ The small local model often copies the right amount but drops what it is per ("p
 transfer", "a month") or which rate it is (AER, APR, EAR): "£0.20" alone does not say
 whether it is per transfer or per month, and "29.9% interest" not whether it is the
 EAR. When the cited sources write the figure with one qualifier (and never with another),
-and the answer does not already say it, the qualifier is added after the figure. Pure text
-rules.
+or else the line holding it that best matches the question writes one, and the answer does
+not already say it, the qualifier is added after the figure. Pure text rules.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 
 from lib.generation.grounding import Mention, mentions
-from lib.types import Grounding, Hit
+from lib.generation.lines import line_scores, lines_of
+from lib.types import Figure, Grounding, Hit
 
 # What may follow an amount or a rate in a source and belongs to it.
 _RATE_TYPE = r"(?:AER|APR|EAR)\b"
@@ -56,15 +57,33 @@ def _already_said(after: str, qualifier: str) -> bool:
     return bool(re.match(rf"[ \t]*(?:{same_sort})", after, re.IGNORECASE))
 
 
-def with_qualifiers(text: str, grounding: Grounding, sources: Sequence[Hit]) -> str:
-    """`text` with each supported amount or rate followed by its sources' qualifier."""
-    ok = {f.text for f in grounding.figures if f.ok}
+def best_line_qualifier(mention: Mention, figure: Figure, question: str,
+                        sources: Sequence[Hit]) -> str:
+    """The qualifier on the line holding the figure that matches `question` best, in any
+    source holding it ("" when that line writes none): "£5 per card" from the replacement
+    card row, not the bare "£5" of a minimum repayment line the answer happened to cite."""
+    lines, _ = lines_of(sources)
+    scored = [(s, ln) for ln, s in zip(lines, line_scores(question, lines), strict=True)
+              if ln.source in figure.sources and any(
+                  f.kind == mention.kind and mention.key in f.keys for f in ln.figures)]
+    if not scored:
+        return ""
+    _, best = max(scored, key=lambda r: r[0])
+    return source_qualifier(mention, [best.text])
+
+
+def with_qualifiers(text: str, grounding: Grounding, sources: Sequence[Hit],
+                    question: str = "") -> str:
+    """`text` with each supported amount or rate followed by its sources' qualifier: the one
+    every cited occurrence writes, else (given the question) the best line's."""
+    ok = {f.text: f for f in grounding.figures if f.ok}
     cited = [sources[n - 1].chunk.text for n in grounding.checked if 1 <= n <= len(sources)]
     out, last = [], 0
     for m in mentions(text):
         if m.text not in ok or m.kind not in _QUALIFIER:
             continue
-        qualifier = source_qualifier(m, cited)
+        qualifier = source_qualifier(m, cited) or (
+            best_line_qualifier(m, ok[m.text], question, sources) if question else "")
         end = m.start + len(m.text)
         if qualifier and not _already_said(text[end:end + 80], qualifier):
             out.append(f"{text[last:end]} {qualifier}")

@@ -27,6 +27,7 @@ from lib.generation.grounding import (
     mentions,
     missing_ids,
 )
+from lib.generation.definitions import definition, misses_definition
 from lib.generation.lines import better_line, check_lines, gives_figure
 from lib.generation.names import index_search, missing_names
 from lib.generation.qualifiers import with_qualifiers
@@ -377,7 +378,7 @@ class AnswerStream:
                 timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
         if grounding is not None and self.repair is not None:
             # "£2.00" -> "£2.00 per payment", as the cited source writes it (the page redraws).
-            if (completed := with_qualifiers(text, grounding, hits)) != text:
+            if (completed := with_qualifiers(text, grounding, hits, self.question)) != text:
                 text = completed
                 grounding = replace(check(self.question, text, hits, citations),
                                     action=grounding.action)
@@ -397,8 +398,13 @@ def cite_before_closing(text: str, suffix: str) -> str:
 
 def check(question: str, text: str, hits: Sequence[Hit], citations: Sequence[int]) -> Grounding:
     """The grounding check shown under an answer: each figure in a cited source, from a line
-    that answers the question (not another row's figure, not an old value)."""
-    return check_lines(question, text, check_grounding(text, hits, citations), hits)
+    that answers the question (not another row's figure, not an old value), and for a
+    question about a code, the meaning its defining line gives."""
+    grounding = check_lines(question, text, check_grounding(text, hits, citations), hits)
+    if question and not grounding.missing and \
+            (why := misses_definition(question, text, hits)):
+        grounding = replace(grounding, missing=why)
+    return grounding
 
 
 def selects(spec: ModelSpec, settings: RagSettings) -> bool:
@@ -498,6 +504,8 @@ def ask(question: str, index: Any, model: ChatModel,
         def repair(text: str, grounding: Grounding) -> tuple[str, str]:
             # A figure from the wrong line: answer again from the line that matches the question.
             line = better_line(question, text, grounding, hits) if settings.line_check else None
+            if line is None and settings.line_check and misses_definition(question, text, hits):
+                line = definition(question, hits)  # a code's meaning: answer from its line
             if line is not None:
                 best = Passage(line.source, f"{line.heading}: {line.text}" if line.heading
                                else line.text, line.text)
