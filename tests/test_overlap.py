@@ -28,3 +28,10 @@ def test_a_line_about_what_the_question_excludes_scores_lower():
     plain = "How long can you take to send a final response to a complaint about a payment service?"
     payments, other = idf_overlap(plain, [PAYMENTS, OTHER])
     assert payments > other
+
+
+def test_a_determiner_is_no_match():
+    # "without any transactions" vs "download statements at any time": "any" says nothing
+    from lib.generation.overlap import content_words
+
+    assert content_words("without any transactions") == {"without", "transactions"}

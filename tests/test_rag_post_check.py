@@ -344,3 +344,18 @@ def test_a_right_meaning_of_a_code_needs_no_second_request(fake, sample_store):
     stream = ask("What does ERR-4090 mean in the Orbit Bank app?", sample_store, model)
     "".join(stream)
     assert len(fake.requests) == 1 and stream.answer.grounding.passed
+
+
+def test_a_rate_question_answered_with_an_amount_is_quoted_from_a_line_with_a_rate(
+        fake, sample_store):
+    from lib.generation.grounding import mentions
+
+    question = "What interest rate is charged on an arranged overdraft on Orbit Everyday?"
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    fake.replies.extend(["It would cost you £25.81 [1].", "It would cost you £25.81 [1]."])
+    stream = ask(question, sample_store, model)
+    "".join(stream)
+    assert stream.answer.grounding.action == "quoted"
+    quote = stream.answer.text.split('"')[1]
+    assert any(m.kind == "percent" for m in mentions(quote)), quote  # not an amount's line
+    assert not quote[:1].isdigit()  # a clause's number is not quoted

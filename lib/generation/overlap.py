@@ -15,7 +15,7 @@ from collections.abc import Sequence
 STOP = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
     "how", "i", "in", "is", "it", "my", "of", "on", "or", "the", "to", "what", "when",
-    "which", "who", "why", "with", "you", "your", "me", "much", "many", "long",
+    "which", "who", "why", "with", "you", "your", "me", "much", "many", "long", "any",
 })
 
 

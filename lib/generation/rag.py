@@ -17,7 +17,14 @@ import numpy as np
 
 from lib.generation.chat_model import ChatModel
 from lib.generation.client import ChatOptions, ChatStream
-from lib.generation.context import Excerpt, asked_kinds, score_units, select, units_of
+from lib.generation.context import (
+    CLAUSE_NUMBER,
+    Excerpt,
+    asked_kinds,
+    score_units,
+    select,
+    units_of,
+)
 from lib.generation.grounding import (
     check_grounding,
     citations_to_add,
@@ -502,13 +509,18 @@ def ask(question: str, index: Any, model: ChatModel,
         stream.cite = lambda text: _ask_citation(model, messages, text, numbers)
     if hits and checks(spec, settings):
         def repair(text: str, grounding: Grounding) -> tuple[str, str]:
-            # A figure from the wrong line: answer again from the line that matches the question.
-            line = better_line(question, text, grounding, hits) if settings.line_check else None
-            if line is None and settings.line_check and misses_definition(question, text, hits):
+            # A figure from the wrong line: answer again from the line that matches the
+            # question. Not when the answer lacks the kind of figure asked (a rate question
+            # answered with an amount): a line holding that kind is found below instead.
+            line = None
+            if settings.line_check and misses_definition(question, text, hits):
                 line = definition(question, hits)  # a code's meaning: answer from its line
+            elif settings.line_check and not grounding.missing:
+                line = better_line(question, text, grounding, hits)
             if line is not None:
-                best = Passage(line.source, f"{line.heading}: {line.text}" if line.heading
-                               else line.text, line.text)
+                plain = CLAUSE_NUMBER.sub("", line.text, count=1)  # "4.1 An arranged ..."
+                best = Passage(line.source, f"{line.heading}: {plain}" if line.heading
+                               else plain, plain)
                 return _repair(question, model, settings, hits, best, guide, text)
             # The best sentence is found only when needed: a model that read whole chunks
             # (an adapter with adapter_context="chunks") pays for scoring them only on a failure.
