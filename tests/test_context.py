@@ -114,6 +114,8 @@ def test_asked_kinds():
     assert asked_kinds("Tell me about Spaces") == set()
     assert asked_kinds("I got an error when sending a payment. What is wrong?") == set()
     assert "date" in asked_kinds("By when must I report it?")
+    assert asked_kinds("By what time must I send a CHAPS payment?") == {"time"}
+    assert {"number", "id"} <= asked_kinds("What number can I forward a scam text to?")
 
 
 def test_answer_figures_skip_what_the_question_names_and_clause_numbers():

@@ -187,3 +187,16 @@ def test_page_furniture_is_no_line():
     from lib.generation.lines import lines_of
     lines, _ = lines_of(hits("Orbit Bank Fee and Pricing Schedule - Page 1 of 4\nFee £5 per card."))
     assert [ln.text for ln in lines] == ["Fee £5 per card."]
+
+
+@pytest.mark.parametrize("question, answer, source", [
+    ("By what time on a business day must I instruct a CHAPS payment?",
+     "You must instruct it on a business day [1].",
+     "Payments by CHAPS must be instructed before 15:00 on a business day."),
+    ("Someone texted me pretending to be you. What number can I forward it to?",
+     "Please contact us in the app [1].", "Forward suspicious text messages to 7726."),
+])
+def test_a_what_time_or_what_number_answer_without_one_fails(question, answer, source):
+    assert judged(question, answer, source).missing
+    assert not judged(question, "Before 15:00 [1]." if "time" in question else "To 7726 [1].",
+                      source).missing

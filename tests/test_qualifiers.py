@@ -10,7 +10,7 @@ from lib.types import Chunk, Hit
 
 FEES = ("Receiving a SWIFT payment £2.00 per payment. Arranged overdraft 29.9% EAR variable. "
         "Representative rate 34.9% APR (variable). Plan fee £12.99 a month. Cash abroad free "
-        "up to £200, then 2% of the amount. Late fee £12.")
+        "up to £200, then 2% of the amount. Late fee £12. Cheques by photo up to £5,000 each.")
 
 
 def hit(n: int, text: str) -> Hit:
@@ -28,6 +28,7 @@ def complete(answer: str, *texts: str, cited: tuple[int, ...] = (1,)) -> str:
     ("It is 29.9% interest [1].", "It is 29.9% EAR interest [1]."),
     ("You then pay 2% [1].", "You then pay 2% of the amount [1]."),
     ("The plan is £12.99 [1].", "The plan is £12.99 a month [1]."),
+    ("Cheques up to £5,000 [1].", "Cheques up to £5,000 each [1]."),
 ])
 def test_the_sources_qualifier_is_added(answer, completed):
     assert complete(answer) == completed

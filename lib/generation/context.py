@@ -190,6 +190,11 @@ _ASKS = (
     (re.compile(r"\bwhen\s+(?:will|does|do|did|is|are|was|were|can|should|must|would|could"
                 r"|has|have)\b|\b(?:by|until|till)\s+when\b|\b(?:date|until|deadline)\b",
                 re.IGNORECASE), {"date", "time"}),
+    # "By what time ...?", "What time does ... close?": a clock time.
+    (re.compile(r"\b(?:what|which)\s+time\b", re.IGNORECASE), {"time"}),
+    # "What number can I call?": a phone number (an ID to the checks) or a plain one.
+    (re.compile(r"\b(?:what|which)\s+(?:phone\s+|telephone\s+)?number\b", re.IGNORECASE),
+     {"number", "id"}),
 )
 
 

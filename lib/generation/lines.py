@@ -157,6 +157,7 @@ def better_line(question: str, text: str, grounding: Grounding,
 # also reads "pay" ("How do I pay in a cheque?") as a wish for an amount.
 _ASKS_FIGURE = re.compile(
     r"\bhow (?:much|many|long|high|big|soon|often|far|early|late)\b|\bwhat date\b"
+    r"|\b(?:what|which)\s+(?:time|(?:phone\s+|telephone\s+)?number)\b"
     r"|\b(?:fees?|costs?|price|charges?|rates?|limits?|margin|apr|aer|ear|minimum|maximum"
     r"|deadline)\b", re.IGNORECASE)
 

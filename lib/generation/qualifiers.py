@@ -20,7 +20,8 @@ from lib.types import Figure, Grounding, Hit
 # What may follow an amount or a rate in a source and belongs to it.
 _RATE_TYPE = r"(?:AER|APR|EAR)\b"
 _PER = (r"per\s+(?:calendar\s+|working\s+|business\s+)?(?!cent\b)[a-z]+"
-        r"|a\s+(?:year|month|week|day)\b|each\s+(?:year|month|week|day)\b")
+        r"|a\s+(?:year|month|week|day)\b|each\s+(?:year|month|week|day)\b"
+        r"|each(?=\s*(?:[.,;:)]|$))")  # "cheques up to £5,000 each."
 _OF_THE = r"of\s+the\s+(?:amount|balance|transfer|payment|withdrawal|value)\b"
 _QUALIFIER = {
     "money": re.compile(rf"[ \t]*({_PER})", re.IGNORECASE),
