@@ -18,6 +18,9 @@ PASSAGES = ["Orbit Everyday (OB-1001) has no monthly fee.", "Orbit Bank's SWIFT/
     ("Under Open Banking API v2.3.1, how long does consent last?", ["Open Banking API"]),
     ("What Is The Late Payment Fee?", []),  # Title Case: capitals say nothing
     ("What is the fee for Metal?", []),  # one word is no name
+    # a month and year is a date, not a product ("October 2025" is in no passage as such)
+    ("What rate was Orbit Saver paying in October 2025?", ["Orbit Saver"]),
+    ("Back in December 2025, what margin did Orbit FX add?", ["Orbit FX"]),
 ])
 def test_question_names(question, names):
     assert question_names(question) == names

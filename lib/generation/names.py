@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from lib.generation.grounding import mentions
+
 # A run of two or more capitalised words (or numbers inside one: "Fixed Saver 12M").
 _NAME = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z0-9][\w-]*)+")
 # Capitalised only because they start the question, or a pronoun: not part of a name.
@@ -36,8 +38,11 @@ def question_names(question: str) -> list[str]:
                 words = words[1:]
             while words and words[-1].lower() in _NOT_NAME:
                 words = words[:-1]
-            if len(words) >= 2:
-                names.append(" ".join(words))
+            name = " ".join(words)
+            # "October 2025", "15 March": a date, not a product (the documents may date it
+            # otherwise, "2025-10-06"; the figure checks judge dates)
+            if len(words) >= 2 and not any(m.kind == "date" for m in mentions(name)):
+                names.append(name)
     return names
 
 
