@@ -44,3 +44,18 @@ def test_a_figure_from_another_line_says_what_that_line_gives():
     assert "⚠️" in note and "30" in note
     g = Grounding((fig,), (1,))
     assert not g.passed and "answers something else" in summary(g)
+
+
+def test_a_missed_meaning_or_figure_is_a_warning_with_its_reason():
+    meaning = Grounding((Figure("ERR-5002", "id", (1,), True),), (1,),
+                        missing="the answer does not say what [1] gives as the meaning of ERR-5002")
+    assert summary(meaning).startswith("⚠️") and "meaning of ERR-5002" in summary(meaning)
+    assert "though the sources hold one" not in summary(meaning)  # that is a figure's reason
+    figure = Grounding((), (1,), missing="the question asks for a figure and the answer gives "
+                                         "none, though the sources hold one")
+    assert summary(figure).startswith("⚠️") and "though the sources hold one" in summary(figure)
+    from lib.compare.grid import CellResult
+    from ui.scorecard import grounding_mark
+
+    assert grounding_mark(CellResult("m", "M", grounding=meaning)) == "❌ meaning not given"
+    assert grounding_mark(CellResult("f", "F", grounding=figure)) == "❌ no figure given"
