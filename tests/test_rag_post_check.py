@@ -294,13 +294,19 @@ def test_an_invented_figure_is_replaced_by_a_quote_that_holds_one(fake, sample_s
     from lib.generation.context import answer_figures
 
     question = "What does it cost to take money out of an Orbit Fixed Saver 12M (OB-3310) early?"
+    quote = quote_after_two(fake, sample_store, question, "It costs $1.00 [1].")
+    assert answer_figures(question, quote)  # not a sentence that only restates "12M"
+
+
+def quote_after_two(fake, store, question: str, reply: str) -> str:
+    """The quote a local model's answer ends as when its first answer and its retry both
+    give `reply`."""
     model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
-    fake.replies.extend(["It costs $1.00 [1].", "It costs $1.00 [1]."])
-    stream = ask(question, sample_store, model)
+    fake.replies.extend([reply, reply])
+    stream = ask(question, store, model)
     "".join(stream)
     assert stream.answer.grounding.action == "quoted"
-    quote = stream.answer.text.split('"')[1]
-    assert answer_figures(question, quote)  # not a sentence that only restates "12M"
+    return stream.answer.text.split('"')[1]
 
 
 def test_a_product_name_no_document_uses_abstains_without_a_request(fake, sample_store):
@@ -351,11 +357,6 @@ def test_a_rate_question_answered_with_an_amount_is_quoted_from_a_line_with_a_ra
     from lib.generation.grounding import mentions
 
     question = "What interest rate is charged on an arranged overdraft on Orbit Everyday?"
-    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
-    fake.replies.extend(["It would cost you £25.81 [1].", "It would cost you £25.81 [1]."])
-    stream = ask(question, sample_store, model)
-    "".join(stream)
-    assert stream.answer.grounding.action == "quoted"
-    quote = stream.answer.text.split('"')[1]
+    quote = quote_after_two(fake, sample_store, question, "It would cost you £25.81 [1].")
     assert any(m.kind == "percent" for m in mentions(quote)), quote  # not an amount's line
     assert not quote[:1].isdigit()  # a clause's number is not quoted
