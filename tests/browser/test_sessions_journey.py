@@ -6,6 +6,7 @@ while ingestion runs, each their own history, one consistent index.
 """
 
 import re
+import time
 
 import pytest
 
@@ -77,10 +78,15 @@ ALICE_FACT, BOB_FACT = "The Alice vault code is AV-5521.", "Bob's branch code is
 
 def search(page, query: str) -> str:
     """Run a query on the Search lab; the page's text once results show."""
+    main = page.get_by_test_id("stMainBlockContainer")
+    before = main.inner_text()  # a page visited before still shows the last query's hits
     box = page.get_by_label("Query")
     box.fill(query)
     box.press("Enter")
-    page.get_by_test_id("stMainBlockContainer").get_by_text(" hits").first.wait_for(timeout=120_000)
+    main.get_by_text(" hits").first.wait_for(timeout=120_000)
+    deadline = time.monotonic() + 120
+    while main.inner_text() == before and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
     wait_idle(page)
     assert_no_exception(page)
     return page.get_by_test_id("stMainBlockContainer").inner_text()
