@@ -54,7 +54,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("number", re.compile(rf"(?<![\w.,])(?P<n>{_NUM})(?![\w])")),
     # A count of time written in words ("within five business days", "after seven days"):
     # the same figure as "5 days" to the checks. Only before a time unit: "one of", "in one
-    # go" are not counts, and documents write other counts (team members) in digits too.
+    # go" are not counts ("up to five team members" answers "how many" by lines.no_figure).
     ("number", re.compile(rf"\b(?P<w>{'|'.join(_WORD_VALUES)})(?=[ \t]+{_TIME_UNIT_WORDS})",
                           re.IGNORECASE)),
 )
