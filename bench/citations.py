@@ -6,7 +6,7 @@
 
 Asks the questions of sample_docs/eval/grounded_questions.jsonl ("bundled", 10) and
 sample_docs/eval/grounded_heldout.jsonl ("held-out": written from the documents, never
-used to tune prompts; some are unanswerable), and held-out-2 to held-out-6 (PARTS: later
+used to tune prompts; some are unanswerable), and held-out-2 to held-out-7 (PARTS: later
 sets, each written before the rules it tests) through the app's own
 `lib.generation.rag.ask` (hybrid retrieval, k=4, temperature 0) over the sample documents,
 on a real local server. Per part, model and pipeline variant:
@@ -57,7 +57,7 @@ from lib.types import Answer  # noqa: E402
 PARTS = {"bundled": "grounded_questions.jsonl", "held-out": "grounded_heldout.jsonl",
          "held-out-2": "grounded_heldout2.jsonl", "held-out-3": "grounded_heldout3.jsonl",
          "held-out-4": "grounded_heldout4.jsonl", "held-out-5": "grounded_heldout5.jsonl",
-         "held-out-6": "grounded_heldout6.jsonl"}
+         "held-out-6": "grounded_heldout6.jsonl", "held-out-7": "grounded_heldout7.jsonl"}
 # Pipeline variants to compare (names -> settings); "today" is the app's default.
 VARIANTS: dict[str, RagSettings] = {
     # the pipeline before issue 13: 4 whole chunks, no post-check

@@ -312,6 +312,9 @@ HELD_OUT_TYPES = {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerab
     # written on 2026-12-02 (fourth session) by a separate author at the start of that session,
     # not read until its rules were final: the untouched test set
     ("grounded_heldout6.jsonl", "held-out-6", 24, {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerable"}),
+    # written on 2026-12-02 (fifth session) by a separate author at the start of that session,
+    # not read until its rules were final: the untouched test set
+    ("grounded_heldout7.jsonl", "held-out-7", 24, {"fee", "rate", "policy", "exact_id", "paraphrase", "unanswerable"}),
 ])
 def test_held_out_questions_are_separate_and_point_at_their_fact(name, split, n_rows, types):
     lines = (EVAL / name).read_text(encoding="utf-8").splitlines()
