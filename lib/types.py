@@ -187,6 +187,9 @@ class Grounding:
     # holds one (generation.lines.no_figure), or the answer misses the meaning of the code
     # it is asked about (generation.definitions): why, in one line.
     missing: str = ""
+    # After "retried" or "quoted": what was wrong with the first answer, as one phrase
+    # (generation.rag.repair_reason), for the page to say which check it failed.
+    repaired: str = ""
 
     @property
     def unsupported(self) -> tuple[Figure, ...]:

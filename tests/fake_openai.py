@@ -134,6 +134,13 @@ class FakeOpenAI:
                     return False
                 return True
 
+            def _reply(self, body: dict[str, Any]) -> str:
+                """The queued reply cut before the first stop sequence, as OpenAI does."""
+                stops = body.get("stop") or []
+                cut = min((i for st in ([stops] if isinstance(stops, str) else stops)
+                           if (i := fake.reply.find(st)) >= 0), default=len(fake.reply))
+                return fake.reply[:cut]
+
             def _usage(self, prompt_chars: int) -> dict[str, int]:
                 p, c = max(1, prompt_chars // 4), max(1, len(fake.reply) // 4)
                 return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
@@ -142,7 +149,7 @@ class FakeOpenAI:
                 return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
                         "model": body["model"], "usage": self._usage(prompt_chars),
                         "choices": [{"index": 0, "finish_reason": fake.finish_reason, "message": {
-                            "role": "assistant", "content": fake.reply}}]}
+                            "role": "assistant", "content": self._reply(body)}}]}
 
             def _stream(self, body: dict[str, Any], prompt_chars: int) -> None:
                 self.send_response(200)
@@ -150,7 +157,7 @@ class FakeOpenAI:
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Transfer-Encoding", "chunked")  # like llama.cpp and OpenAI
                 self.end_headers()
-                words = [w + " " for w in fake.reply.split(" ")]
+                words = [w + " " for w in self._reply(body).split(" ")]
                 words[-1] = words[-1].rstrip()
                 base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
                         "created": 0, "model": body["model"]}

@@ -120,7 +120,8 @@ def test_a_missing_figure_warning_survives_a_restart(tmp_path):
     from lib.types import Grounding
     plain = answer()
     checked = replace(plain, grounding=Grounding(
-        missing="the question asks for a figure and the answer gives none"))
+        missing="the question asks for a figure and the answer gives none",
+        action="quoted", repaired="it gave a figure the cited sources do not hold"))
     save_history(tmp_path, [ChatMessage("assistant", checked.text, answer=checked)])
     loaded = load_history(tmp_path)[0].answer
     assert loaded == checked and not loaded.grounding.passed

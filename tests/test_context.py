@@ -32,8 +32,10 @@ PROSE = ("Orbit Metal is a premium plan for Orbit Everyday customers. It replace
          "standard card with a steel card\nand adds travel benefits for a monthly fee.")
 
 
-def hit(n: int, text: str, section: str | None = None, doc: str = "doc.md") -> Hit:
-    return Hit(Chunk(f"d{n}-00000", f"d{n}", doc, None, section, 0, len(text), text),
+def hit(n: int, text: str, section: str | None = None, doc: str = "doc.md",
+        page: int | None = None) -> Hit:
+    doc_id = f"d{n}" if page is None else doc  # pages of one PDF share its document id
+    return Hit(Chunk(f"d{n}-00000", doc_id, doc, page, section, 0, len(text), text),
                1.0 / n, n, "hybrid")
 
 
@@ -116,6 +118,7 @@ def test_asked_kinds():
     assert "date" in asked_kinds("By when must I report it?")
     assert asked_kinds("By what time must I send a CHAPS payment?") == {"time"}
     assert {"number", "id"} <= asked_kinds("What number can I forward a scam text to?")
+    assert "money" in asked_kinds("What is the most you will reimburse on one claim?")
 
 
 def test_answer_figures_skip_what_the_question_names_and_clause_numbers():
@@ -158,3 +161,39 @@ def test_page_furniture_is_not_a_unit():
     texts = [u.text for u in units_of(hits)]
     assert texts == [header, "Up to five team members can join.",
                      "Bulk files hold up to 500 payments."]  # the repeated header once
+
+
+def test_a_running_header_on_two_pages_is_not_a_unit_nor_its_title_line():
+    header = "Orbit Bank | Orbit Bank Account Terms and Conditions"
+    hits = [hit(1, f"{header}\nOrbit Bank Account Terms and Conditions\n1.3 We may change "
+                   "these terms by giving you two months' notice.", doc="t.pdf", page=1),
+            hit(2, f"{header}\nname on the account.\n9.2 We may close your account.",
+                doc="t.pdf", page=4)]
+    texts = [u.text for u in units_of(hits)]
+    assert not any("Orbit Bank Account Terms" in t for t in texts)
+    assert "We may change these terms by giving you two months' notice." in texts
+    # the same first line on one page only is not known to repeat: it stays
+    assert units_of(hits[:1])[0].text == header
+
+
+def test_a_row_that_opens_chunks_on_two_pages_mid_page_is_content():
+    from dataclasses import replace
+    row = "CHAPS same-day payment (sent) £20 per payment"
+    hits = [hit(1, f"{row}\nDirect debits Free", doc="f.pdf", page=1),
+            hit(2, f"{row}\nCash deposits Free", doc="f.pdf", page=3)]
+    mid_page = [replace(h, chunk=replace(h.chunk, start=400)) for h in hits]
+    assert row in [u.text for u in units_of(mid_page)]
+
+
+def test_a_sibling_product_is_another_product_but_the_brand_alone_is_not():
+    q = "How much notice do you give before cutting the Orbit Saver interest rate?"
+    assert context.about_another_product(q, "Orbit Fixed Saver 12M pays a fixed rate.")
+    assert not context.about_another_product(q, "We give 14 days' notice before a cut.")
+    assert not context.about_another_product(q, "Orbit Fixed Saver 12M moves to Orbit Saver.")
+    assert not context.about_another_product(q, "Orbit Metal costs £12.99 a month.")
+    metal = "What is the replacement fee for a lost Orbit Metal card (OB-7731)?"
+    assert not context.about_another_product(metal, "Replacement Metal card (lost) £40 per card")
+    fixed = "What does the Orbit Fixed Saver 12M pay?"
+    assert context.about_another_product(fixed, "Orbit Fixed Saver 24M pays 4.0% AER.")
+    assert not context.about_another_product(fixed, "Fixed Saver 12M pays 4.20% AER.")
+    assert context.about_another_product("What is OB-2204's rate?", "OB-3310 pays 4.20% AER.")

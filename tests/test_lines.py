@@ -200,3 +200,18 @@ def test_a_what_time_or_what_number_answer_without_one_fails(question, answer, s
     assert judged(question, answer, source).missing
     assert not judged(question, "Before 15:00 [1]." if "time" in question else "To 7726 [1].",
                       source).missing
+
+
+def test_a_count_in_words_gives_the_figure_a_how_many_question_asks_for():
+    from lib.generation.lines import gives_figure
+    line = "You can hold up to five Fixed Savers at the same time."
+    assert gives_figure("How many Fixed Saver accounts can I hold?", line)
+    assert not gives_figure("How much does a Fixed Saver cost?", line)  # a count is no fee
+    assert not gives_figure("How many can I hold?", "You can open one in the app.")
+
+
+def test_the_most_or_the_least_asks_for_a_figure():
+    claims = "We will reimburse you up to £85,000 per claim."
+    question = "What is the most Orbit Bank will reimburse on one claim?"
+    assert judged(question, "The most Orbit Bank will reimburse on one claim [1].", claims).missing
+    assert not judged(question, "Up to £85,000 per claim [1].", claims).missing

@@ -83,6 +83,7 @@ def test_an_unsupported_figure_gets_one_retry_on_the_best_excerpt(fake, sample_s
     assert answer.grounding.action == "retried" and answer.grounding.passed
     assert "£99.50" not in answer.text and answer.citations  # a citation was added
     assert REPAIR_NOTE in streamed  # the user saw why the answer changed
+    assert "do not hold" in answer.grounding.repaired  # and which check the first one failed
 
 
 def test_a_failed_retry_falls_back_to_quoting_the_best_sentence(fake, sample_store):
@@ -150,6 +151,7 @@ def test_an_old_value_is_answered_again_from_the_line_with_the_current_one(fake,
     excerpt = retry_prompt.split("Answer using only")[0]
     assert "late payment fee" in excerpt.lower() and "£12" in excerpt
     assert answer.grounding.action == "retried" and answer.grounding.passed
+    assert "£15 was not the answer" in answer.grounding.repaired  # the old value
 
 
 def test_an_answer_without_the_figure_asked_for_is_answered_again(fake, sample_store):
@@ -158,6 +160,7 @@ def test_an_answer_without_the_figure_asked_for_is_answered_again(fake, sample_s
                             "You can see the fee in the app [1].", "It is £12 [1].")
     assert len(fake.requests) == 2  # the first answer named no fee: one retry
     assert answer.grounding.action == "retried" and answer.grounding.passed
+    assert "gives none" in answer.grounding.repaired
     assert "£12" in answer.text
 
 
@@ -360,3 +363,28 @@ def test_a_rate_question_answered_with_an_amount_is_quoted_from_a_line_with_a_ra
     quote = quote_after_two(fake, sample_store, question, "It would cost you £25.81 [1].")
     assert any(m.kind == "percent" for m in mentions(quote)), quote  # not an amount's line
     assert not quote[:1].isdigit()  # a clause's number is not quoted
+
+
+def test_an_answer_that_copies_the_source_headers_is_cut_and_repaired(fake, sample_store):
+    # the 135M model once answered "you can pass it on to:" and then "[1] guide.txt ..."
+    # ten times over; the stop sequence ends it at the first copied header
+    settings = RagSettings(context="sentences", post_check=True)
+    echo = "\n\n".join(f"[{n}] fee_schedule.pdf\nLate payment fee" for n in range(1, 6))
+    answer, _ = answer_with(fake, sample_store, settings, f"The fee is:\n\n{echo}", "It is £12 [1].")
+    assert "fee_schedule.pdf" not in answer.text and "£12" in answer.text
+    assert answer.grounding.action in ("retried", "quoted") and answer.grounding.passed
+
+
+def test_a_yes_past_the_sources_age_limit_is_answered_from_the_line_that_sets_it(
+        fake, sample_store):
+    fake.replies.extend(["Yes, the travel insurance covers you [1].", "Yes, it does [1]."])
+    model = ChatModel(ModelSpec("Fake local", "local", "m"), server=FakeLocalServer(fake))
+    stream = ask("I'm 72 and thinking about Orbit Metal. Would the worldwide travel "
+                 "insurance cover me?", sample_store, model,
+                 RagSettings(context="sentences", post_check=True))
+    "".join(stream)
+    assert len(fake.requests) == 2  # the "yes" failed the check: one retry on the rule
+    assert "aged 70 or under" in fake.requests[1]["messages"][1]["content"]
+    answer = stream.answer
+    assert answer.grounding.action == "quoted" and "aged 70 or under" in answer.text
+    assert "72" in answer.grounding.repaired  # the page says which check failed

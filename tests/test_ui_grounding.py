@@ -26,6 +26,14 @@ def test_summary_says_what_the_post_check_did():
     assert "quoted" in summary(Grounding((), (1,), action="quoted"))
 
 
+def test_after_a_repair_the_summary_names_the_check_the_first_answer_failed():
+    why = "it gave a figure the cited sources do not hold"
+    text = summary(Grounding((Figure("£12", "money", (1,), True),), (1,), action="quoted",
+                             repaired=why))
+    assert "quoted" in text and "do not hold" in text
+    assert "meaning of the code" not in text  # not every reason a check can have
+
+
 def test_the_grid_scorecard_shows_each_cells_grounding_check():
     from lib.compare.grid import CellResult
     from ui.scorecard import grounding_mark
@@ -59,3 +67,14 @@ def test_a_missed_meaning_or_figure_is_a_warning_with_its_reason():
 
     assert grounding_mark(CellResult("m", "M", grounding=meaning)) == "❌ meaning not given"
     assert grounding_mark(CellResult("f", "F", grounding=figure)) == "❌ no figure given"
+
+
+def test_a_yes_past_a_limit_is_a_warning_and_a_scorecard_mark():
+    from lib.compare.grid import CellResult
+    from lib.generation.conditions import Broken, condition_reason
+    from lib.generation.lines import Line
+    from ui.scorecard import grounding_mark
+    why = condition_reason(Broken("72", "aged 70 or under", Line(2, "... aged 70 or under", "", ())))
+    g = Grounding((), (2,), missing=why)
+    assert summary(g).startswith("⚠️") and "aged 70 or under" in summary(g)
+    assert grounding_mark(CellResult("m", "M", grounding=g)) == "❌ limit ignored"

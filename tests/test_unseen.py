@@ -34,3 +34,8 @@ def test_inflected_and_stop_words_are_not_reported():
 
 def test_an_index_without_keyword_search_reports_nothing():
     assert unseen_words("What about mortgages?", index_knows(object())) == ()
+
+
+def test_a_contraction_is_not_a_word_no_document_uses():
+    # "I'm", "I've" and "don't" read as words once were: "no document uses the word i've"
+    assert unseen_words("I'm told I've a daily limit, don't I?", index_knows(INDEX)) == ("told",)

@@ -41,9 +41,19 @@ ACTIONS = {
 }
 
 
+# What the post-check did when it knows why (Grounding.repaired): the reason that applied.
+REPAIRS = {
+    "retried": "The first answer was asked again on the best line alone: {why}.",
+    "quoted": "The model's answers did not pass the check, so this is the best line of the "
+              "sources, quoted. The first answer: {why}.",
+}
+
+
 def summary(grounding: Grounding) -> str:
     """One line: how many figures the cited sources support (and what the post-check did)."""
     line = _counts(grounding)
+    if grounding.repaired and grounding.action in REPAIRS:
+        return f"{line} {REPAIRS[grounding.action].format(why=_md(grounding.repaired))}"
     return f"{line} {ACTIONS[grounding.action]}" if grounding.action in ACTIONS else line
 
 

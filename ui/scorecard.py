@@ -48,8 +48,9 @@ def scorecard_table(results: Sequence[CellResult], fact: str) -> pd.DataFrame:
 def grounding_mark(r: CellResult) -> str:
     """✅ every figure is in a cited source on a line that answers; ❌ with the ones that are not."""
     g = r.grounding
-    if g is not None and g.missing and not g.flagged:  # lines.no_figure or definitions
-        what = "meaning not given" if "meaning" in g.missing else "no figure given"
+    if g is not None and g.missing and not g.flagged:  # no_figure, definitions, conditions
+        what = ("meaning not given" if "meaning" in g.missing else
+                "limit ignored" if "is outside" in g.missing else "no figure given")
         return f"{MARK[False]} {what}"
     if g is None or not g.figures:
         return MARK[None]

@@ -99,7 +99,8 @@ def grounding_from_json(raw: Mapping[str, Any] | None) -> Grounding | None:
                            better=str(f.get("better") or ""))
                     for f in raw.get("figures", ()))
     return Grounding(figures, tuple(raw.get("checked", ())), str(raw.get("action", "")),
-                     missing=str(raw.get("missing") or ""))
+                     missing=str(raw.get("missing") or ""),
+                     repaired=str(raw.get("repaired") or ""))
 
 
 def answer_from_json(raw: Mapping[str, Any]) -> Answer:

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from lib.generation.grounding import Mention, mentions
+from lib.generation.names import question_names
 from lib.generation.overlap import content_words, idf_overlap
 from lib.types import Hit
 
@@ -108,18 +109,48 @@ def split_units(text: str) -> list[tuple[str, str]]:
 PAGE_LINE = re.compile(r"\bPage \d+ of \d+\b")
 
 
+def running_headers(hits: Sequence[Hit]) -> frozenset[str]:
+    """Lines that open two or more pages of one document: a PDF's running header ("Orbit
+    Bank | Orbit Bank Account Terms and Conditions"), furniture, not content.
+
+    A question naming the document's title matched it better than the clause that answers
+    and the header filled the context. Seen only when two hits start their pages (chunk
+    offset 0): two table rows may open chunks on two pages too. Text and Markdown chunks
+    have no page, so they never count.
+    """
+    pages: dict[tuple[str, str], set[int]] = {}
+    for hit in hits:
+        first = next((ln.strip() for ln in hit.chunk.text.splitlines() if ln.strip()), "")
+        if first and hit.chunk.page is not None and hit.chunk.start == 0:
+            pages.setdefault((hit.chunk.doc_id, first), set()).add(hit.chunk.page)
+    return frozenset(line for (_, line), seen in pages.items() if len(seen) >= 2)
+
+
+def without_headers(text: str, headers: frozenset[str]) -> str:
+    """`text` less its running-header lines and the title line a header repeats (three or
+    more words of it: "Orbit Bank Account Terms and Conditions" on page 1)."""
+    if not headers:
+        return text
+    def furniture(line: str) -> bool:
+        line = line.strip()
+        return line in headers or (len(line.split()) >= 3 and any(line in h for h in headers))
+    return "\n".join(ln for ln in text.splitlines() if not furniture(ln))
+
+
 def units_of(hits: Sequence[Hit], old_values: str = "mark") -> list[Unit]:
     """Every unit of every hit; the chunk's section is the default heading.
 
     `old_values`: "mark" says which value is current (mark_stale); "drop" cuts old ones out.
-    A legal clause's leading number is cut off. "Page n of m" lines are skipped, and a line
-    already seen in a better-ranked chunk (chunks overlap; a PDF's running header repeats on
-    every page) is kept once.
+    A legal clause's leading number is cut off. "Page n of m" lines and running headers
+    are skipped, and a line already seen in a better-ranked chunk (chunks overlap) is kept
+    once.
     """
     seen: set[str] = set()
     out = []
+    headers = running_headers(hits)
     for i, hit in enumerate(hits):
-        for pos, (heading, text) in enumerate(split_units(hit.chunk.text)):
+        for pos, (heading, text) in enumerate(split_units(without_headers(hit.chunk.text,
+                                                                          headers))):
             if text in seen or PAGE_LINE.search(text):
                 continue
             seen.add(text)
@@ -155,12 +186,11 @@ def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
     overlaps = idf_overlap(question, [f"{u.heading} {t}" for u, t in zip(units, texts,
                                                                           strict=True)])
     wanted = asked_kinds(question)
-    q_ids = ids_in(question)
     out = []
     for u, t, c, overlap in zip(units, texts, cos, overlaps, strict=True):
-        has = bool(wanted) and bool(answer_figures(question, t))
+        has = bool(wanted) and (bool(answer_figures(question, t)) or gives_count(question, t))
         prior = RANK_WEIGHT / (1 + ranks[u.hit_index]) if ranks else 0.0
-        other = bool(q_ids) and bool(ids := ids_in(f"{u.heading} {t}")) and not q_ids & ids
+        other = about_another_product(question, f"{u.heading} {t}")
         out.append(replace(u, score=float(c) + OVERLAP_WEIGHT * overlap + prior
                            + (FIGURE_BONUS if has else 0.0) - (ID_PENALTY if other else 0.0)))
     return out
@@ -171,18 +201,51 @@ OVERLAP_WEIGHT = 0.3  # cosine spans ~0.1-0.8 here; overlap 0-1: a third keeps c
 # "Late payment fee £12" over prose about the same product (cosine blurs table rows).
 FIGURE_BONUS = 0.15
 RANK_WEIGHT = 0.1  # rank 1 +0.1, rank 2 +0.05, ...: a tie-breaker, not a ranking
-# A unit about another product ID than the one asked about ("OB-3310 ..." for a question on
-# OB-2204) is about something else, however similar its words.
+# A unit about another product than the one asked about ("OB-3310 ..." for a question on
+# OB-2204, "Orbit Fixed Saver 12M" for one on Orbit Saver) is about something else,
+# however similar its words.
 ID_PENALTY = 0.2
 
 
 def ids_in(text: str) -> set[str]:
     """Product IDs, error codes and versions named in `text` (lower case)."""
     return {m.text.lower() for m in mentions(text) if m.kind == "id"}
+
+
+def about_another_product(question: str, text: str) -> bool:
+    """True when `text` is about another product than the one `question` names: another
+    ID or version (OB-3310 for a question on OB-2204), or a sibling name and not the
+    question's ("Orbit Fixed Saver 12M" for a question on Orbit Saver)."""
+    q_ids, q_names = _named_products(question)
+    if q_ids and (ids := ids_in(text)) and not q_ids & ids:
+        return True
+    if not q_names:
+        return False
+    low = " ".join(text.split()).lower()
+    if any(n in low for n in q_names):
+        return False
+    return any(_siblings(n, m.lower()) for n in q_names for m in question_names(text))
+
+
+@lru_cache(maxsize=256)  # asked once per unit and line: the question is the same
+def _named_products(question: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The IDs and the multi-word product names (lower case) `question` names."""
+    return frozenset(ids_in(question)), tuple(n.lower() for n in question_names(question))
+
+
+def _siblings(a: str, b: str) -> bool:
+    """Two names of one family: neither holds the other, same brand (first word), and a
+    word after it shared ("orbit saver" and "orbit fixed saver 12m"; not "orbit bank" and
+    "orbit metal", nor "replacement metal", a row that opens a sentence with a capital)."""
+    if a in b or b in a:
+        return False
+    wa, wb = a.split(), b.split()
+    return wa[0] == wb[0] and bool(set(wa[1:]) & set(wb[1:]))
 _ASKS = (
     (re.compile(r"\b(?:rate|margin|apr|aer|ear|interest|percent(?:age)?)\b", re.IGNORECASE),
      {"percent"}),
-    (re.compile(r"\b(?:fee|cost|price|charge|how much|pay|limit|lose)\b", re.IGNORECASE),
+    (re.compile(r"\b(?:fee|cost|price|charge|how much|pay|limit|lose|minimum|maximum)\b"
+                r"|\b(?:the|at)\s+(?:most|least)\b", re.IGNORECASE),
      {"money", "percent", "number"}),
     (re.compile(r"\bhow (?:many|long|high|often|big|soon)\b|\bwithin\b", re.IGNORECASE),
      {"number", "money", "date"}),
@@ -216,6 +279,22 @@ def named_keys(question: str) -> frozenset[str]:
     keys = {k for m in mentions(question) for k in m.keys}
     glued = (m for n in _GLUED_NUMBER.findall(question) for m in mentions(n))
     return frozenset(keys | {k for m in glued for k in m.keys})
+
+
+# Counts written out: the figure checks look for digits, but "five team members" answers
+# "how many". A count is followed by what it counts: "a regular one", "in one go" are not.
+COUNT_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+    r"|thirty|forty|fifty|sixty|ninety|hundred|thousand|dozen)\s+"
+    r"(?!(?:of|go|another|or|and|by|at|time|in|on|to|for|with|from|is|are|if)\b)[a-z]",
+    re.IGNORECASE)
+_ASKS_COUNT = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b", re.IGNORECASE)
+
+
+def gives_count(question: str, text: str) -> bool:
+    """True when `question` asks how many and `text` writes a count in words ("You can hold
+    up to five Fixed Savers"), which the figure checks, reading digits, do not see."""
+    return bool(_ASKS_COUNT.search(question)) and bool(COUNT_WORD.search(text))
 
 
 def answer_figures(question: str, text: str) -> list[Mention]:

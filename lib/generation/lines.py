@@ -20,14 +20,16 @@ from dataclasses import dataclass, replace
 
 from lib.generation.context import (
     CLAUSE_NUMBER,
-    FIGURE_KINDS,
     ID_PENALTY,
     PAGE_LINE,
+    about_another_product,
     answer_figures,
     asked_kinds,
-    ids_in,
+    gives_count,
+    running_headers,
     split_units,
     strip_old_values,
+    without_headers,
 )
 from lib.generation.grounding import Mention, declines, mentions
 from lib.generation.overlap import content_words, idf_overlap
@@ -83,8 +85,9 @@ def lines_of(sources: Sequence[Hit]) -> tuple[list[Line], dict[tuple[int, str], 
     line that states the current value instead."""
     lines: list[Line] = []
     old: dict[tuple[int, str], Line] = {}
+    headers = running_headers(sources)
     for n, hit in enumerate(sources, 1):
-        for heading, unit in split_units(hit.chunk.text):
+        for heading, unit in split_units(without_headers(hit.chunk.text, headers)):
             if PAGE_LINE.search(unit):  # "Page 1 of 4": page furniture, no value
                 continue
             plain = " ".join(strip_old_values(unit).split())  # a cut-out aside leaves "  "
@@ -159,15 +162,7 @@ _ASKS_FIGURE = re.compile(
     r"\bhow (?:much|many|long|high|big|soon|often|far|early|late)\b|\bwhat date\b"
     r"|\b(?:what|which)\s+(?:time|(?:phone\s+|telephone\s+)?number)\b"
     r"|\b(?:fees?|costs?|price|charges?|rates?|limits?|margin|apr|aer|ear|minimum|maximum"
-    r"|deadline)\b", re.IGNORECASE)
-
-
-# Counts written out: the figure checks look for digits, but "five team members" answers
-# "how many". A count is followed by what it counts: "a regular one", "in one go" are not.
-_NUMBER_WORD = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
-    r"|thirty|forty|fifty|sixty|ninety|hundred|thousand|dozen)\s+"
-    r"(?!(?:of|go|another|or|and|by|at|time)\b)[a-z]", re.IGNORECASE)
+    r"|deadline)\b|\b(?:the|at)\s+(?:most|least)\b", re.IGNORECASE)
 
 
 def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
@@ -180,8 +175,7 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
     """
     if not question.strip() or not _ASKS_FIGURE.search(question) or declines(text):
         return ""
-    kinds = asked_kinds(question) or FIGURE_KINDS
-    if "number" in kinds and _NUMBER_WORD.search(text):  # "up to five team members"
+    if gives_count(question, text):  # "How many ...?" "Up to five team members"
         return ""
     if gives_figure(question, text) or not any(gives_figure(question, h.chunk.text)
                                                for h in sources):
@@ -191,17 +185,17 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
 
 def gives_figure(question: str, text: str) -> bool:
     """True when `text` holds a figure that could answer `question` (context.answer_figures):
-    of a kind it asks for, other than one it names itself ("Fixed Saver 12M")."""
-    return bool(answer_figures(question, text))
+    of a kind it asks for, other than one it names itself ("Fixed Saver 12M"), or a count in
+    words for "how many" (context.gives_count)."""
+    return bool(answer_figures(question, text)) or gives_count(question, text)
 
 
 def line_scores(question: str, lines: Sequence[Line]) -> list[float]:
     """Each line's IDF-weighted share of the question's words, less ID_PENALTY for a line
-    about another product ID or version than the one the question names (the v2.3.0
-    changelog line for a question about v2.3.1), as sentence selection scores them."""
-    asked = ids_in(question)
+    about another product than the one the question names (the v2.3.0 changelog line for
+    a question about v2.3.1; context.about_another_product), as sentence selection does."""
     overlaps = idf_overlap(question, [ln.words for ln in lines])
-    return [s - (ID_PENALTY if asked and (ids := ids_in(ln.words)) and not asked & ids else 0.0)
+    return [s - (ID_PENALTY if about_another_product(question, ln.words) else 0.0)
             for ln, s in zip(lines, overlaps, strict=True)]
 
 

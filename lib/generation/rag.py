@@ -21,9 +21,11 @@ from lib.generation.context import (
     CLAUSE_NUMBER,
     Excerpt,
     asked_kinds,
+    running_headers,
     score_units,
     select,
     units_of,
+    without_headers,
 )
 from lib.generation.grounding import (
     check_grounding,
@@ -34,6 +36,7 @@ from lib.generation.grounding import (
     mentions,
     missing_ids,
 )
+from lib.generation.conditions import broken_condition, condition_reason
 from lib.generation.definitions import definition, misses_definition
 from lib.generation.lines import better_line, check_lines, gives_figure
 from lib.generation.names import index_search, missing_names
@@ -66,7 +69,9 @@ ANSWER_PREFIX = "According to the documentation,"
 CITE_QUESTION = "Which excerpt number supports your answer?"
 CITE_PREFILL = "Excerpt ["
 # The small model sometimes invents a follow-up "Question: ..." after its answer.
-STOP = ("\nQuestion:", "\n\nQuestion")
+# A paragraph opening with "[n]" is the model copying the prompt's next source header
+# ("[1] security_fraud_guide.txt"), then the excerpt, again and again: no answer does that.
+STOP = ("\nQuestion:", "\n\nQuestion", "\n\n[")
 PLAIN_SYSTEM_PROMPT = "You are a helpful assistant. Answer in one to three short sentences."
 # Calibrated with `calibrate` on sample_docs/eval/queries.jsonl, top-chunk cosine (MiniLM,
 # 128-token chunks): the 39 in-scope queries score 0.29-0.81, the 6 out-of-scope ones
@@ -381,16 +386,30 @@ class AnswerStream:
                 text, action = fixed
                 yield f"\n\n{REPAIR_NOTE}\n\n{text}"  # the page redraws `text` alone after
                 citations = parse_citations(text, len(hits))
-                grounding = replace(check(self.question, text, hits, citations), action=action)
+                grounding = replace(check(self.question, text, hits, citations), action=action,
+                                    repaired=repair_reason(grounding))
                 timings = replace(timings, total_s=time.perf_counter() - self._chat.started)
         if grounding is not None and self.repair is not None:
             # "£2.00" -> "£2.00 per payment", as the cited source writes it (the page redraws).
             if (completed := with_qualifiers(text, grounding, hits, self.question)) != text:
                 text = completed
                 grounding = replace(check(self.question, text, hits, citations),
-                                    action=grounding.action)
+                                    action=grounding.action, repaired=grounding.repaired)
         self.answer = Answer(text, citations, hits, timings, self.spec.label,
                              grounding=grounding, unseen=self.unseen)
+
+
+def repair_reason(failed: Grounding) -> str:
+    """What was wrong with an answer the post-check answered again, as one phrase: the
+    first check it failed (a missing figure or meaning, then an invented figure, then one
+    from the wrong line)."""
+    if failed.missing:
+        return failed.missing
+    if failed.unsupported:
+        return "it gave a figure the cited sources do not hold"
+    wrong = next((f for f in failed.flagged if f.better), None)
+    return (f"its figure {wrong.text} was not the answer ({wrong.better})"
+            if wrong else "it did not pass the grounding check")
 
 
 def cite_before_closing(text: str, suffix: str) -> str:
@@ -405,12 +424,16 @@ def cite_before_closing(text: str, suffix: str) -> str:
 
 def check(question: str, text: str, hits: Sequence[Hit], citations: Sequence[int]) -> Grounding:
     """The grounding check shown under an answer: each figure in a cited source, from a line
-    that answers the question (not another row's figure, not an old value), and for a
-    question about a code, the meaning its defining line gives."""
+    that answers the question (not another row's figure, not an old value), for a
+    question about a code, the meaning its defining line gives, and no "yes" past a limit
+    the source sets on the question's own age or amount (conditions.broken_condition)."""
     grounding = check_lines(question, text, check_grounding(text, hits, citations), hits)
     if question and not grounding.missing and \
             (why := misses_definition(question, text, hits)):
         grounding = replace(grounding, missing=why)
+    if question and not grounding.missing and \
+            (broken := broken_condition(question, text, hits)):
+        grounding = replace(grounding, missing=condition_reason(broken))
     return grounding
 
 
@@ -515,6 +538,8 @@ def ask(question: str, index: Any, model: ChatModel,
             line = None
             if settings.line_check and misses_definition(question, text, hits):
                 line = definition(question, hits)  # a code's meaning: answer from its line
+            elif settings.line_check and (broken := broken_condition(question, text, hits)):
+                line = broken.line  # a "yes" past the source's limit: answer from its line
             elif settings.line_check and not grounding.missing:
                 line = better_line(question, text, grounding, hits)
             if line is not None:
@@ -567,7 +592,7 @@ def _best_passage(hits: Sequence[Hit], shown: Shown | None,
             return picked
         top = max(excerpts[-1].units, key=lambda u: u.score)
         return Passage(shown[-1][0], excerpts[-1].text, top.original or top.text)
-    first = hits[0].chunk.text.strip()
+    first = without_headers(hits[0].chunk.text, running_headers(hits)).strip()
     return Passage(1, first, re.split(r"(?<=[.!?])\s+|\n", first)[0])
 
 

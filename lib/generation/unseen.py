@@ -16,6 +16,7 @@ from lib.generation.overlap import STOP
 from lib.retrieval.keyword import analyze
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
+_CLITIC = re.compile(r"(?:'s|'m|'ve|'re|'ll|'d|n't)$")
 # Question words that say what is asked, not what about.
 _ASKING = frozenset({"ten", "hundred", "thousand", "million", "does", "did", "get", "got", "need", "want", "tell", "give", "there",
                      "much", "many", "long", "will", "would", "could", "should", "have",
@@ -27,7 +28,7 @@ def unseen_words(question: str, known: Callable[[str], bool]) -> tuple[str, ...]
     in question order, each once. `known(word)`: does any indexed chunk use it?"""
     out: list[str] = []
     for word in _WORD.findall(question):
-        low = word.lower().removesuffix("'s")
+        low = _CLITIC.sub("", word.lower())  # "Orbit's", "I'm", "I've", "don't"
         if len(low) < 3 or low in STOP or low in _ASKING or low in out or not analyze(low):
             continue  # analyze() drops the index's stop words ("about", "most", "only")
         if not known(low):
