@@ -242,3 +242,11 @@ def test_a_house_style_closing_copied_from_a_style_guide_is_not_a_quote():
     answer = ("Thanks for your question. ERR-4031 names the limit [1]. "
               "This is general information, not financial advice.")
     assert copied_sources(answer, guide, [1], "What does ERR-4031 mean?") == ()
+
+
+def test_a_yes_or_no_is_a_verdict_the_quote_replaces_not_a_greeting():
+    from lib.generation.grounding import figure_free_ends
+    text = ("Thanks for your question. Yes. The insurance covers you, up to 31 days [1]. "
+            "This is general information, not financial advice.")
+    assert figure_free_ends(text) == (
+        "Thanks for your question.", "This is general information, not financial advice.")

@@ -387,4 +387,5 @@ def test_a_yes_past_the_sources_age_limit_is_answered_from_the_line_that_sets_it
     assert "aged 70 or under" in fake.requests[1]["messages"][1]["content"]
     answer = stream.answer
     assert answer.grounding.action == "quoted" and "aged 70 or under" in answer.text
+    assert "covers you" not in answer.text and answer.grounding.passed  # the "yes" is gone
     assert "72" in answer.grounding.repaired  # the page says which check failed

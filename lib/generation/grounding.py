@@ -267,17 +267,25 @@ def missing_ids(question: str, texts: Sequence[str]) -> list[str]:
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
+_VERDICT = re.compile(r"\b(?:yes|no)\b", re.IGNORECASE)
+
+
 def figure_free_ends(text: str) -> tuple[str, str]:
     """The answer's opening and closing sentences that hold no figure and cite nothing.
 
     When the post-check replaces an answer's unsupported figures with a quote, these stay:
     a greeting or a disclaimer (a fine-tuned house style) is not what failed the check.
+    A "yes" or "no" is a verdict, not furniture: it goes with the failed answer ("yes, the
+    insurance covers you" stayed in front of the quote saying "aged 70 or under").
     """
     sentences = [x for x in _SENTENCE.split(text.strip()) if x]
 
     def plain(sentence: str) -> bool:
-        return not mentions(sentence) and not _CITATION.search(sentence)
+        return not mentions(sentence) and not _CITATION.search(sentence) \
+            and not _VERDICT.search(sentence)
 
+    if all(not mentions(x) and not _CITATION.search(x) for x in sentences):
+        return "", ""  # nothing but plain sentences: no figure was the problem
     lead = 0
     while lead < len(sentences) and plain(sentences[lead]):
         lead += 1
