@@ -23,8 +23,8 @@ from lib.types import Hit
 _AGE = re.compile(r"\b(?:i'?m|i\s+am|aged?)\s+(\d{1,3})\b(?!\s*(?:%|[:.]\d|am\b|pm\b|days?|"
                   r"weeks?|months?|hours?|minutes?|times?))|\b(\d{1,3})[- ]years?[- ]old\b",
                   re.IGNORECASE)
-_MONEY = re.compile(r"£\s?(\d[\d,]*(?:\.\d+)?)")
-_AMOUNT = r"£\s?(\d[\d,]*(?:\.\d+)?)"
+_AMOUNT = r"£\s?(\d[\d,]*(?:\.\d+)?)"  # "£2,000": the number in group 1
+_MONEY = re.compile(_AMOUNT)
 _YEARS = r"(\d{1,3})"
 # (kind, pattern, which side the figure bounds); "up to £1,000": at most; "aged 18 or over".
 _BOUNDS: tuple[tuple[str, re.Pattern[str], str], ...] = (
