@@ -188,7 +188,7 @@ def score_units(question: str, units: Sequence[Unit], q_vector: np.ndarray,
     wanted = asked_kinds(question)
     out = []
     for u, t, c, overlap in zip(units, texts, cos, overlaps, strict=True):
-        has = bool(wanted) and (bool(answer_figures(question, t)) or gives_count(question, t))
+        has = bool(wanted) and gives_figure(question, t)
         prior = RANK_WEIGHT / (1 + ranks[u.hit_index]) if ranks else 0.0
         other = about_another_product(question, f"{u.heading} {t}")
         out.append(replace(u, score=float(c) + OVERLAP_WEIGHT * overlap + prior
@@ -295,6 +295,13 @@ def gives_count(question: str, text: str) -> bool:
     """True when `question` asks how many and `text` writes a count in words ("You can hold
     up to five Fixed Savers"), which the figure checks, reading digits, do not see."""
     return bool(_ASKS_COUNT.search(question)) and bool(COUNT_WORD.search(text))
+
+
+def gives_figure(question: str, text: str) -> bool:
+    """True when `text` holds a figure that could answer `question` (answer_figures): of a
+    kind it asks for, other than one it names itself ("Fixed Saver 12M"), or a count in
+    words for "how many" (gives_count)."""
+    return bool(answer_figures(question, text)) or gives_count(question, text)
 
 
 def answer_figures(question: str, text: str) -> list[Mention]:

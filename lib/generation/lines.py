@@ -23,9 +23,9 @@ from lib.generation.context import (
     ID_PENALTY,
     PAGE_LINE,
     about_another_product,
-    answer_figures,
     asked_kinds,
     gives_count,
+    gives_figure,
     running_headers,
     split_units,
     strip_old_values,
@@ -181,13 +181,6 @@ def no_figure(question: str, text: str, sources: Sequence[Hit]) -> str:
                                                for h in sources):
         return ""
     return "the question asks for a figure and the answer gives none, though the sources hold one"
-
-
-def gives_figure(question: str, text: str) -> bool:
-    """True when `text` holds a figure that could answer `question` (context.answer_figures):
-    of a kind it asks for, other than one it names itself ("Fixed Saver 12M"), or a count in
-    words for "how many" (context.gives_count)."""
-    return bool(answer_figures(question, text)) or gives_count(question, text)
 
 
 def line_scores(question: str, lines: Sequence[Line]) -> list[float]:
